@@ -1,0 +1,57 @@
+"""Settings from the environment (SPEC.md §4), and the sandbox precedence rule."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from provisioner.errors import ConfigError
+from provisioner.secrets import Secret
+
+DEFAULT_SCOPES = "openid,session,AdobeID,read_organizations,additional_info.projectedProductContext"
+DEFAULT_PLATFORM_URL = "https://platform.adobe.io"
+DEFAULT_IMS_URL = "https://ims-na1.adobelogin.com"
+DEFAULT_SANDBOX = "prod"
+
+
+@dataclass(frozen=True)
+class Settings:
+    client_id: str
+    org_id: str
+    client_secret: Secret | None = None
+    access_token: Secret | None = None
+    scopes: str = DEFAULT_SCOPES
+    platform_url: str = DEFAULT_PLATFORM_URL
+    ims_url: str = DEFAULT_IMS_URL
+    default_sandbox: str = DEFAULT_SANDBOX
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        missing = [n for n in ("AEP_CLIENT_ID", "AEP_ORG_ID") if not env.get(n)]
+        if not env.get("AEP_CLIENT_SECRET") and not env.get("AEP_ACCESS_TOKEN"):
+            missing.append("AEP_CLIENT_SECRET (or AEP_ACCESS_TOKEN)")
+        if missing:
+            raise ConfigError(
+                f"missing environment variable{'s' if len(missing) > 1 else ''} "
+                f"{', '.join(missing)}; export the credentials of your Adobe Developer Console "
+                "project, or add --emulator to try the tool against a local emulator"
+            )
+        secret = env.get("AEP_CLIENT_SECRET")
+        token = env.get("AEP_ACCESS_TOKEN")
+        return cls(
+            client_id=env["AEP_CLIENT_ID"],
+            org_id=env["AEP_ORG_ID"],
+            client_secret=Secret(secret) if secret else None,
+            access_token=Secret(token) if token else None,
+            scopes=env.get("AEP_SCOPES") or DEFAULT_SCOPES,
+            platform_url=(env.get("AEP_PLATFORM_URL") or DEFAULT_PLATFORM_URL).rstrip("/"),
+            ims_url=(env.get("AEP_IMS_URL") or DEFAULT_IMS_URL).rstrip("/"),
+            default_sandbox=env.get("AEP_SANDBOX") or DEFAULT_SANDBOX,
+        )
+
+
+def resolve_sandbox(cli: str | None, manifest: str | None, settings_default: str) -> str:
+    """--sandbox > manifest `sandbox:` > AEP_SANDBOX > prod (SPEC.md §4)."""
+    return cli or manifest or settings_default
