@@ -1,0 +1,99 @@
+"""`provisioner apply`: plan, confirm, then create/update/delete with per-result state writes."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from provisioner.console import Console
+
+
+def run(
+    *,
+    console: Console,
+    paths: list[str],
+    auto_approve: bool,
+    parallelism: int,
+    allow_delete: bool,
+    verify: bool,
+    state: str,
+    sandbox: str | None,
+    lock_timeout: float,
+    emulator: bool,
+) -> int:
+    from provisioner.apply import Executor, Outcome
+    from provisioner.errors import UsageError
+    from provisioner.render import text
+    from provisioner.runtime import connect
+    from provisioner.state import StateStore
+    from provisioner.workflow import load_manifests, make_plan
+
+    manifests = load_manifests(paths, sandbox)
+    store = StateStore(state)
+    with store.lock("apply", lock_timeout):
+        current = store.load()
+        with connect(emulator=emulator, pool_size=parallelism) as runtime:
+            plan = make_plan(runtime, manifests, current, sandbox)
+            for line in text.render(console, plan):
+                console.out(line)
+            if plan.has_changes and not auto_approve:
+                if not console.interactive:
+                    raise UsageError(
+                        "apply needs --auto-approve when it does not run on a terminal "
+                        "(nobody can answer the confirmation)"
+                    )
+                console.out()
+                if not console.confirm("Do you want to perform these actions?"):
+                    console.err("Apply cancelled.")
+                    return 1
+            total = sum(1 for c in plan.changes if c.is_change)
+            counter = [0]
+
+            def progress(o: Outcome) -> None:
+                if o.done == "refreshed":
+                    return
+                counter[0] += 1
+                where = f"{o.change.sandbox}/{o.change.address}"
+                if o.ok:
+                    ident = f" (id {o.id})" if o.id else ""
+                    if o.done == "skipped":
+                        msg = console.style("delete skipped (needs --allow-delete)", "yellow")
+                    else:
+                        msg = console.style(o.done, "green") + ident
+                    console.out(f"{where}: {msg} [{counter[0]}/{total}]")
+                else:
+                    console.err(f"{where}: " + console.style("failed", "red") + f": {o.error}")
+
+            with store.writer(current) as writer:
+                outcomes = Executor(
+                    plan=plan,
+                    state=current,
+                    client=runtime.client,
+                    writer=writer,
+                    parallelism=parallelism,
+                    allow_delete=allow_delete,
+                    on_result=progress,
+                ).run()
+    if not plan.has_changes:
+        return 0
+    done = Counter(o.done for o in outcomes if o.ok)
+    failed = [o for o in outcomes if not o.ok]
+    console.out()
+    summary = (
+        f"{done['created']} created, {done['updated']} updated, {done['replaced']} replaced, "
+        f"{done['deleted']} deleted, {done['adopted']} adopted"
+    )
+    if done["skipped"]:
+        console.err(
+            f"Warning: {done['skipped']} planned delete{'s were' if done['skipped'] != 1 else ' was'} "
+            "not performed; run apply with --allow-delete to delete "
+            f"{'them' if done['skipped'] != 1 else 'it'}."
+        )
+    if failed:
+        console.err(
+            console.style("Apply failed: ", "red", "bold", stream="err")
+            + f"{len(failed)} of {len(failed) + sum(done.values()) - done['refreshed']} "
+            f"changes failed ({summary}). Run apply again to retry them."
+        )
+        return 1
+    console.out(console.style("Apply complete! ", "green", "bold") + summary + ".")
+    return 0

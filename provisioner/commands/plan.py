@@ -1,0 +1,38 @@
+"""`provisioner plan`: read manifests, state and Flow Service; print what apply would do."""
+
+from __future__ import annotations
+
+from provisioner.console import Console
+
+
+def run(
+    *,
+    console: Console,
+    paths: list[str],
+    out: str | None,
+    json: bool,
+    markdown: bool,
+    detailed_exitcode: bool,
+    verify: bool,
+    state: str,
+    sandbox: str | None,
+    lock_timeout: float,
+    emulator: bool,
+) -> int:
+    from provisioner.errors import UsageError
+    from provisioner.render import text
+    from provisioner.runtime import connect
+    from provisioner.state import StateStore
+    from provisioner.workflow import load_manifests, make_plan
+
+    if out or json or markdown:
+        raise UsageError("--out, --json and --markdown are not available yet")
+    manifests = load_manifests(paths, sandbox)
+    current = StateStore(state).load()
+    with connect(emulator=emulator) as runtime:
+        plan = make_plan(runtime, manifests, current, sandbox)
+    for line in text.render(console, plan):
+        console.out(line)
+    if detailed_exitcode and plan.has_changes:
+        return 2
+    return 0

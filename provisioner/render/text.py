@@ -1,0 +1,116 @@
+"""The human plan: Terraform-like blocks, secrets as (sensitive), and the closing `Plan:` line."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from provisioner.console import Console
+from provisioner.diff import FieldChange
+from provisioner.plan import Action, Change, Drift, Plan
+
+_SYMBOL = {
+    Action.CREATE: ("+", "green"),
+    Action.RECREATE: ("+", "green"),
+    Action.ADOPT: ("<=", "cyan"),
+    Action.UPDATE: ("~", "yellow"),
+    Action.REPLACE: ("-/+", "magenta"),
+    Action.DELETE: ("-", "red"),
+    Action.NOOP: (" ", "dim"),
+}
+
+_HEADLINE = {
+    Action.CREATE: "will be created",
+    Action.RECREATE: "was deleted outside provisioner and will be created again",
+    Action.ADOPT: "exists already and will be adopted into the state",
+    Action.UPDATE: "will be updated in-place",
+    Action.REPLACE: "must be replaced (deleted, then created)",
+    Action.DELETE: "will be deleted",
+}
+
+
+def when(epoch_ms: int | None) -> str:
+    if not epoch_ms:
+        return "an unknown time"
+    t = dt.datetime.fromtimestamp(epoch_ms / 1000, tz=dt.timezone.utc)
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _value(v: str | None, sensitive: bool) -> str:
+    if sensitive:
+        return "(sensitive)"
+    return '""' if v is None else '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _field_line(console: Console, f: FieldChange, width: int, action: Action) -> str:
+    pad = f.path.ljust(width)
+    if action in (Action.CREATE, Action.RECREATE) or (action is Action.REPLACE and f.before is None):
+        return console.style("      + ", "green") + f"{pad} = {_value(f.after, f.sensitive)}"
+    if action is Action.DELETE or f.kind == "remove":
+        return console.style("      - ", "red") + f"{pad} = {_value(f.before, f.sensitive)}"
+    if f.kind == "add":
+        return console.style("      + ", "green") + f"{pad} = {_value(f.after, f.sensitive)}"
+    if f.sensitive:
+        return console.style("      ~ ", "yellow") + f"{pad} = (sensitive value changed)"
+    return (
+        console.style("      ~ ", "yellow")
+        + f"{pad} = {_value(f.before, False)} -> {_value(f.after, False)}"
+    )
+
+
+def drift_lines(change: Change, drift: Drift) -> list[str]:
+    where = f"{change.sandbox}/{change.address}"
+    if drift.deleted:
+        return [f"  # {where} was deleted outside provisioner"]
+    who = drift.updated_by or "someone"
+    lines = [f"  # {where} was changed outside provisioner by {who} at {when(drift.updated_at)}:"]
+    for f in drift.fields:
+        if f.sensitive:
+            continue
+        lines.append(f"  #   {f.path}: {_value(f.before, False)} -> {_value(f.after, False)}")
+    return lines
+
+
+def render_change(console: Console, change: Change) -> list[str]:
+    symbol, color = _SYMBOL[change.action]
+    where = f"{change.sandbox}/{change.address}"
+    lines: list[str] = []
+    if change.drift is not None and change.action is not Action.RECREATE:
+        lines += drift_lines(change, change.drift)
+    headline = _HEADLINE[change.action]
+    if change.action is Action.ADOPT and change.also_update:
+        headline = "exists already: it will be adopted and updated in-place"
+    lines.append(console.style(f"  # {where} {headline}", "bold"))
+    lines.append(console.style(f"  {symbol.ljust(3)} ", color) + f'connection "{change.address}" {{')
+    if change.remote_id:
+        lines.append(f"        id = {_value(change.remote_id, False)}")
+    if change.action is Action.ADOPT and not change.also_update:
+        lines.append(f"        name = {_value(change.name, False)}")
+    width = max((len(f.path) for f in change.fields), default=0)
+    for f in change.fields:
+        lines.append(_field_line(console, f, width, change.action))
+    lines.append("    }")
+    return lines
+
+
+def render(console: Console, plan: Plan) -> list[str]:
+    """Every line of the human plan, including the closing summary."""
+    lines: list[str] = []
+    for change in plan.changes:
+        if change.action is Action.NOOP and change.drift is not None:
+            lines += drift_lines(change, change.drift)
+            lines.append(f"  #   (the manifest agrees with the new values: nothing to do)")
+            lines.append("")
+    changes = [c for c in plan.changes if c.is_change]
+    if not changes:
+        lines.append(
+            console.style("No changes.", "green", "bold")
+            + " The connections match the manifests and the state."
+        )
+        return lines
+    lines.append("provisioner will perform the following actions:")
+    lines.append("")
+    for change in changes:
+        lines += render_change(console, change)
+        lines.append("")
+    lines.append(console.style(plan.summary_line(), "bold"))
+    return lines
