@@ -1,0 +1,85 @@
+"""`provisioner import ADDRESS CONNECTION_ID`: adopt an existing connection under a declared address."""
+
+from __future__ import annotations
+
+from provisioner.console import Console
+
+
+def run(
+    *,
+    console: Console,
+    address: str,
+    connection_id: str,
+    paths: list[str],
+    state: str,
+    sandbox: str | None,
+    lock_timeout: float,
+    emulator: bool,
+) -> int:
+    from provisioner import kinds
+    from provisioner.errors import PlanError
+    from provisioner.manifest import load
+    from provisioner.runtime import connect, default_sandbox
+    from provisioner.state import StateEntry, StateStore
+
+    manifests = load(
+        list(paths), sandbox_override=sandbox, default_sandbox=default_sandbox(), resolve_env=False
+    )
+    matches = [r for r in manifests.resources if r.address == address]
+    if not matches:
+        raise PlanError(
+            f"the address {address!r} is not declared in {', '.join(manifests.files)}; "
+            "declare it in a manifest first, then import"
+        )
+    if len(matches) > 1:
+        raise PlanError(
+            f"the address {address!r} is declared for several sandboxes "
+            f"({', '.join(sorted(r.sandbox or '' for r in matches))}); choose one with --sandbox"
+        )
+    res = matches[0]
+    target = res.sandbox or ""
+    kind = kinds.get(res.kind)
+    store = StateStore(state)
+    with store.lock("import", lock_timeout):
+        current = store.load()
+        with connect(emulator=emulator) as runtime:
+            org = runtime.settings.org_id
+            existing = current.get(org, target, address)
+            if existing is not None:
+                raise PlanError(
+                    f"{target}/{address} is already in the state as connection {existing.id}; "
+                    f"run 'provisioner state rm {target}/{address}' first to import another one"
+                )
+            for entry in current.entries.values():
+                if entry.org == org and entry.sandbox == target and entry.id == connection_id:
+                    raise PlanError(
+                        f"connection {connection_id} is already owned by {target}/{entry.address}"
+                    )
+            item = runtime.client.get_connection(target, connection_id)
+            if item is None:
+                raise PlanError(
+                    f"no connection {connection_id} exists in sandbox {target!r} of org "
+                    f"{org}; check the id and the sandbox (--sandbox, or the manifest's sandbox:)"
+                )
+            spec_id = str((item.get("connectionSpec") or {}).get("id", ""))
+            if spec_id != kind.spec_id:
+                other = kinds.by_spec_id(spec_id)
+                what = other.name if other else f"connection spec {spec_id}"
+                raise PlanError(
+                    f"connection {connection_id} is a {what} connection, but {address} is "
+                    f"declared as {res.kind}; import a connection of the declared type"
+                )
+            conn = kind.read(item, target)
+            # Secrets cannot be read back: with no fingerprint recorded, the next plan shows an
+            # update that sends the manifest's secrets, which is what a reviewer should see.
+            entry = StateEntry.from_remote(
+                conn, org=org, address=address, type=res.kind, secret_fingerprints={},
+                protect=res.protect,
+            )
+        with store.writer(current) as writer:
+            writer.put(entry)
+    console.out(
+        f"Import successful: {target}/{address} now owns connection {connection_id} "
+        f"({conn.name!r}). Run 'provisioner plan' to see how it differs from the manifest."
+    )
+    return 0
