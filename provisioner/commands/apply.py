@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
 
 from provisioner.console import Console
 
@@ -73,27 +74,45 @@ def run(
                     allow_delete=allow_delete,
                     on_result=progress,
                 ).run()
+            verified = True
+            if verify:
+                from provisioner import verify as checks
+
+                final = store.load()
+                targets = [
+                    checks.Target(f"{e.sandbox}/{e.address}", e.sandbox, e.id)
+                    for key in sorted(plan.resources)
+                    if (e := final.get(*key)) is not None
+                ]
+                verified = checks.report(
+                    console, checks.verify(runtime.client, targets, parallelism)
+                )
     if not plan.has_changes:
-        return 0
-    done = Counter(o.done for o in outcomes if o.ok)
+        return 0 if verified else 1
+    return 0 if summarize(console, outcomes) and verified else 1
+
+
+def summarize(console: Console, outcomes: list[Any]) -> bool:
+    """Print the closing summary of an apply; True when nothing failed."""
+    done = Counter(o.done for o in outcomes if o.ok and o.done != "refreshed")
     failed = [o for o in outcomes if not o.ok]
     console.out()
     summary = (
         f"{done['created']} created, {done['updated']} updated, {done['replaced']} replaced, "
         f"{done['deleted']} deleted, {done['adopted']} adopted"
     )
-    if done["skipped"]:
+    skipped = done["skipped"]
+    if skipped:
         console.err(
-            f"Warning: {done['skipped']} planned delete{'s were' if done['skipped'] != 1 else ' was'} "
-            "not performed; run apply with --allow-delete to delete "
-            f"{'them' if done['skipped'] != 1 else 'it'}."
+            f"Warning: {skipped} planned delete{'s were' if skipped != 1 else ' was'} not "
+            f"performed; run apply with --allow-delete to delete {'them' if skipped != 1 else 'it'}."
         )
     if failed:
         console.err(
             console.style("Apply failed: ", "red", "bold", stream="err")
-            + f"{len(failed)} of {len(failed) + sum(done.values()) - done['refreshed']} "
-            f"changes failed ({summary}). Run apply again to retry them."
+            + f"{len(failed)} of {len(failed) + sum(done.values())} changes failed ({summary}). "
+            "Run apply again to retry them."
         )
-        return 1
+        return False
     console.out(console.style("Apply complete! ", "green", "bold") + summary + ".")
-    return 0
+    return True

@@ -31,8 +31,22 @@ def run(
     current = StateStore(state).load()
     with connect(emulator=emulator) as runtime:
         plan = make_plan(runtime, manifests, current, sandbox)
+        verified = True
+        if verify:
+            from provisioner import verify as checks
+
+            targets = [
+                checks.Target(f"{c.sandbox}/{c.address}", c.sandbox, c.remote_id)
+                for c in plan.changes
+                if c.remote_id and c.action.value in ("no-op", "update", "adopt")
+            ]
+            verdicts = checks.verify(runtime.client, targets)
     for line in text.render(console, plan):
         console.out(line)
+    if verify:
+        verified = checks.report(console, verdicts)
+    if not verified:
+        return 1
     if detailed_exitcode and plan.has_changes:
         return 2
     return 0
