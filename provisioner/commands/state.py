@@ -1,0 +1,138 @@
+"""`provisioner state list|show|rm`: inspect or forget state entries; nothing remote changes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from provisioner.errors import UsageError
+
+if TYPE_CHECKING:
+    from provisioner.console import Console
+    from provisioner.state import LockInfo, State, StateEntry
+
+
+def labels(state: State) -> dict[tuple[str, str, str], str]:
+    """How `state list` names each entry: sandbox/address, prefixed by org/ only if several."""
+    several_orgs = len({e.org for e in state.entries.values()}) > 1
+    return {key: "/".join(key if several_orgs else key[1:]) for key in state.entries}
+
+
+def find(state: State, address: str, sandbox: str | None, state_name: str) -> StateEntry:
+    """The entry that ADDRESS (address, sandbox/address or org/sandbox/address) names."""
+    parts = address.split("/")
+    if len(parts) > 3 or not all(parts):
+        raise UsageError(
+            f"{address!r} is not a state address; give ADDRESS, SANDBOX/ADDRESS or "
+            "ORG/SANDBOX/ADDRESS as 'provisioner state list' prints them"
+        )
+    org = parts[0] if len(parts) == 3 else None
+    named_sandbox = parts[-2] if len(parts) >= 2 else None
+    if sandbox and named_sandbox and sandbox != named_sandbox:
+        raise UsageError(
+            f"the address {address} names sandbox {named_sandbox} but --sandbox says "
+            f"{sandbox}; give only one of them"
+        )
+    sandbox = named_sandbox or sandbox
+    matches = [
+        e
+        for e in state
+        if e.address == parts[-1]
+        and (sandbox is None or e.sandbox == sandbox)
+        and (org is None or e.org == org)
+    ]
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        where = f" in sandbox {sandbox}" if sandbox and len(parts) == 1 else ""
+        return _not_found(address, where, state, state_name)
+    names = labels(state)
+    sandboxes = sorted({e.sandbox for e in matches})
+    listed = ", ".join(names[e.key] for e in matches)
+    if len(sandboxes) > 1:
+        raise UsageError(
+            f"the address {address} is in several sandboxes of the state {state_name} "
+            f"({listed}); name one as SANDBOX/ADDRESS or with --sandbox"
+        )
+    raise UsageError(
+        f"the address {address} is in several orgs of the state {state_name} ({listed}); "
+        "name one as ORG/SANDBOX/ADDRESS"
+    )
+
+
+def _not_found(address: str, where: str, state: State, state_name: str) -> StateEntry:
+    if state.serial == 0 and not state.entries:
+        raise UsageError(
+            f"no resource {address!r}{where} in the state {state_name}: the file does not "
+            "exist; give the right file with --state"
+        )
+    raise UsageError(
+        f"no resource {address!r}{where} in the state {state_name}; "
+        "'provisioner state list' shows what it holds"
+    )
+
+
+def _list(console: Console, state: State, sandbox: str | None) -> int:
+    names = labels(state)
+    rows = [(names[e.key], e.id) for e in state if sandbox is None or e.sandbox == sandbox]
+    width = max((len(label) for label, _ in rows), default=0)
+    for label, connection_id in rows:
+        console.out(f"{label.ljust(width)}  {connection_id}")
+    return 0
+
+
+def _show(console: Console, state: State, entry: StateEntry) -> int:
+    from provisioner.state.view import entry_lines
+
+    console.out(f"{labels(state)[entry.key]}:")
+    for line in entry_lines(entry, org=True):
+        console.out(line)
+    return 0
+
+
+def waiting(console: Console, timeout: float) -> Callable[[LockInfo], None]:
+    """The on_wait callback of StateStore.lock: says once on stderr whom we are waiting for."""
+
+    def on_wait(holder: LockInfo) -> None:
+        console.err(
+            f"Waiting up to {timeout:g} seconds for the state lock held by {holder.describe()}..."
+        )
+
+    return on_wait
+
+
+def run(
+    *,
+    console: Console,
+    state_command: str,
+    state: str,
+    sandbox: str | None,
+    address: str | None = None,
+    lock_timeout: float = 0.0,
+) -> int:
+    from provisioner.state import StateStore
+
+    store = StateStore(state)
+    if state_command == "list":
+        return _list(console, store.load(), sandbox)
+    if address is None:
+        raise UsageError(f"'state {state_command}' needs an ADDRESS")
+    if state_command == "show":
+        current = store.load()
+        return _show(console, current, find(current, address, sandbox, state))
+    if state_command != "rm":
+        raise UsageError(f"unknown state subcommand {state_command!r}")
+    with store.lock("state rm", lock_timeout, on_wait=waiting(console, lock_timeout)):
+        current = store.load()
+        entry = find(current, address, sandbox, state)
+        label = labels(current)[entry.key]
+        store.save(current.without(entry.key))
+    console.out(
+        f"Removed {label} (connection {entry.id}) from the state {state}; the connection "
+        "itself was not deleted in Flow Service."
+    )
+    console.out(
+        "While a manifest still declares it, the next plan adopts it again by name; "
+        "'provisioner import' puts it under another address."
+    )
+    return 0

@@ -1,0 +1,269 @@
+"""The state's JSON form: deterministic encoding, and decoding that checks every field."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from typing import Any
+
+from provisioner.secrets import is_secret_key
+from provisioner.state.model import FINGERPRINT_RE, FORMAT_VERSION, State, StateEntry
+
+ADDRESS_RE = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
+_SALT_RE = re.compile(r"^[0-9a-f]{16,128}$")
+_TOP_KEYS = frozenset({"version", "lineage", "serial", "salt", "resources"})
+_ENTRY_KEYS = frozenset(
+    {"id", "etag", "name", "description", "type", "connectionSpec", "auth", "protect"}
+)
+_SPEC_KEYS = frozenset({"id", "version"})
+_AUTH_KEYS = frozenset({"specName", "params", "secretFingerprints"})
+
+
+class Invalid(Exception):
+    """The document fails its checks; `problems` are phrases like "serial must be ..."."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(problems))
+
+
+class TooNew(Exception):
+    """The document's format version is newer than FORMAT_VERSION."""
+
+    def __init__(self, version: int) -> None:
+        self.version = version
+        super().__init__(str(version))
+
+
+class DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        self.key = key
+        super().__init__(key)
+
+
+def dumps(doc: Any) -> str:
+    """The one JSON style of every state file: sorted keys, 2-space indent, trailing newline."""
+    return json.dumps(doc, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+
+
+def dumps_line(doc: Any) -> str:
+    """Compact one-line JSON for journal records."""
+    return json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise DuplicateKey(key)
+        out[key] = value
+    return out
+
+
+def loads(text: str) -> Any:
+    """json.loads that refuses an object holding the same key twice (raises DuplicateKey)."""
+    return json.loads(text, object_pairs_hook=_no_duplicates)
+
+
+def entry_doc(e: StateEntry) -> dict[str, Any]:
+    return {
+        "id": e.id,
+        "etag": e.etag,
+        "name": e.name,
+        "description": e.description,
+        "type": e.type,
+        "connectionSpec": {"id": e.spec_id, "version": e.spec_version},
+        "auth": {
+            "specName": e.auth_spec,
+            "params": dict(e.params),
+            "secretFingerprints": dict(e.secret_fingerprints),
+        },
+        "protect": e.protect,
+    }
+
+
+def state_doc(state: State) -> dict[str, Any]:
+    resources: dict[str, dict[str, dict[str, Any]]] = {}
+    for (org, sandbox, address), entry in state.entries.items():
+        resources.setdefault(org, {}).setdefault(sandbox, {})[address] = entry_doc(entry)
+    return {
+        "version": FORMAT_VERSION,
+        "lineage": state.lineage,
+        "serial": state.serial,
+        "salt": state.salt,
+        "resources": resources,
+    }
+
+
+def encode(state: State) -> bytes:
+    return dumps(state_doc(state)).encode("utf-8")
+
+
+class _Checker:
+    """Collects every problem of a document instead of stopping at the first."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def fail(self, problem: str) -> None:
+        self.problems.append(problem)
+
+    def obj(self, value: Any, where: str, keys: frozenset[str]) -> dict[str, Any] | None:
+        if not isinstance(value, dict):
+            self.fail(f"{where} must be an object")
+            return None
+        for key in sorted(set(value) - keys):
+            self.fail(f"{where} has an unknown key {key!r}")
+        for key in sorted(keys - set(value)):
+            self.fail(f"{where}.{key} is missing")
+        return value
+
+    def string(self, value: Any, where: str, *, empty: bool = True) -> str:
+        if isinstance(value, str):
+            if not empty and not value:
+                self.fail(f"{where} must not be empty")
+            return value
+        self.fail(f"{where} must be a string")
+        return ""
+
+    def string_map(self, value: Any, where: str) -> dict[str, str]:
+        if not isinstance(value, dict):
+            self.fail(f"{where} must be an object")
+            return {}
+        out: dict[str, str] = {}
+        for key, item in value.items():
+            if not isinstance(item, str):
+                self.fail(f"{where}.{key} must be a string")
+            else:
+                out[key] = item
+        return out
+
+    def whole(self, value: Any, where: str) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            self.fail(f"{where} must be a whole number, 0 or more")
+            return 0
+        return value
+
+
+def _entry(c: _Checker, doc: Any, org: str, sandbox: str, address: str) -> StateEntry | None:
+    where = f"resources.{org}.{sandbox}.{address}"
+    before = len(c.problems)
+    if not ADDRESS_RE.match(address):
+        c.fail(
+            f"{where}: {address!r} is not an address (a lower-case letter, then up to 62 "
+            "lower-case letters, digits, '_' or '-')"
+        )
+    d = c.obj(doc, where, _ENTRY_KEYS)
+    if d is None:
+        return None
+    spec = c.obj(d.get("connectionSpec", {}), f"{where}.connectionSpec", _SPEC_KEYS) or {}
+    auth = c.obj(d.get("auth", {}), f"{where}.auth", _AUTH_KEYS) or {}
+    params = c.string_map(auth.get("params", {}), f"{where}.auth.params")
+    for key in sorted(params):
+        if is_secret_key(key):
+            c.fail(
+                f"{where}.auth.params.{key} is a secret parameter, which a state file must "
+                "never hold (only its fingerprint, under secretFingerprints)"
+            )
+    prints = c.string_map(auth.get("secretFingerprints", {}), f"{where}.auth.secretFingerprints")
+    for key, value in sorted(prints.items()):
+        if not FINGERPRINT_RE.match(value):
+            c.fail(
+                f"{where}.auth.secretFingerprints.{key} is not a fingerprint "
+                '("hmac-sha256:" and 64 hex digits)'
+            )
+    protect = d.get("protect", False)
+    if not isinstance(protect, bool):
+        c.fail(f"{where}.protect must be true or false")
+    values = {
+        "id": c.string(d.get("id", ""), f"{where}.id", empty=False),
+        "etag": c.string(d.get("etag", ""), f"{where}.etag"),
+        "name": c.string(d.get("name", ""), f"{where}.name"),
+        "description": c.string(d.get("description", ""), f"{where}.description"),
+        "type": c.string(d.get("type", ""), f"{where}.type", empty=False),
+        "spec_id": c.string(spec.get("id", ""), f"{where}.connectionSpec.id", empty=False),
+        "spec_version": c.string(spec.get("version", ""), f"{where}.connectionSpec.version"),
+        "auth_spec": c.string(auth.get("specName", ""), f"{where}.auth.specName", empty=False),
+    }
+    if len(c.problems) > before:
+        return None
+    return StateEntry(
+        org=org,
+        sandbox=sandbox,
+        address=address,
+        params=params,
+        secret_fingerprints=prints,
+        protect=protect,
+        **values,
+    )
+
+
+def _nested(c: _Checker, value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        c.fail(f"{where} must be an object")
+        return {}
+    for key in value:
+        if not key:
+            c.fail(f"{where} has an empty key")
+    return {k: v for k, v in value.items() if k}
+
+
+def decode_entry(doc: Any, org: str, sandbox: str, address: str) -> StateEntry:
+    """One entry document (a journal record's); raises Invalid."""
+    c = _Checker()
+    entry = _entry(c, doc, org, sandbox, address)
+    if entry is None:
+        raise Invalid(c.problems)
+    return entry
+
+
+def check_unique_ids(state: State) -> None:
+    seen: dict[str, StateEntry] = {}
+    problems = []
+    for entry in state.sorted_entries():
+        other = seen.setdefault(entry.id, entry)
+        if other is not entry:
+            problems.append(
+                f"connection id {entry.id} is recorded twice, at "
+                f"resources.{'.'.join(other.key)} and resources.{'.'.join(entry.key)}"
+            )
+    if problems:
+        raise Invalid(problems)
+
+
+def decode(doc: Any) -> State:
+    """A State from a parsed document; raises TooNew or Invalid (with every problem found)."""
+    c = _Checker()
+    if not isinstance(doc, dict):
+        raise Invalid(["the top level must be an object"])
+    version = doc.get("version")
+    if isinstance(version, int) and not isinstance(version, bool) and version > FORMAT_VERSION:
+        raise TooNew(version)
+    top = c.obj(doc, "the top level", _TOP_KEYS) or {}
+    if "version" in top and (
+        isinstance(version, bool) or not isinstance(version, int) or version < 1
+    ):
+        c.fail(f"version must be a whole number from 1 to {FORMAT_VERSION}")
+    lineage = c.string(top.get("lineage", ""), "lineage")
+    if "lineage" in top and isinstance(top["lineage"], str):
+        try:
+            uuid.UUID(lineage)
+        except ValueError:
+            c.fail("lineage must be a UUID")
+    serial = c.whole(top.get("serial", 0), "serial")
+    salt = c.string(top.get("salt", ""), "salt")
+    if "salt" in top and isinstance(top["salt"], str) and not _SALT_RE.match(salt):
+        c.fail("salt must be 16 to 128 lower-case hex digits")
+    entries: dict[tuple[str, str, str], StateEntry] = {}
+    for org, sandboxes in _nested(c, top.get("resources", {}), "resources").items():
+        for sandbox, addresses in _nested(c, sandboxes, f"resources.{org}").items():
+            for address, entry_doc_ in _nested(c, addresses, f"resources.{org}.{sandbox}").items():
+                entry = _entry(c, entry_doc_, org, sandbox, address)
+                if entry is not None:
+                    entries[entry.key] = entry
+    if c.problems:
+        raise Invalid(c.problems)
+    state = State(lineage=lineage, serial=serial, salt=salt, entries=entries)
+    check_unique_ids(state)
+    return state

@@ -1,0 +1,182 @@
+"""The state's records: StateEntry, the immutable State, and salted secret fingerprints."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+from provisioner.secrets import Secret, is_secret_key
+
+if TYPE_CHECKING:
+    from provisioner.model import RemoteConnection
+
+FORMAT_VERSION = 1
+FINGERPRINT_PREFIX = "hmac-sha256:"
+FINGERPRINT_RE = re.compile(r"^hmac-sha256:[0-9a-f]{64}$")
+
+# (org, sandbox, address): one entry per connection the state owns.
+Key = tuple[str, str, str]
+
+
+def fingerprint(salt: str, value: str | Secret) -> str:
+    """The fingerprint "hmac-sha256:<hex>" of a secret value, keyed by the state's salt.
+
+    One-way: the state records it instead of the value, so a rotated secret shows as a change.
+    """
+    raw = value.reveal() if isinstance(value, Secret) else value
+    digest = hmac.new(salt.encode("utf-8"), raw.encode("utf-8"), hashlib.sha256).hexdigest()
+    return FINGERPRINT_PREFIX + digest
+
+
+def new_salt() -> str:
+    return secrets.token_hex(16)
+
+
+def _frozen_map(value: Mapping[str, str]) -> Mapping[str, str]:
+    return MappingProxyType(dict(sorted(value.items())))
+
+
+@dataclass(frozen=True)
+class StateEntry:
+    """One connection the state owns. Holds no secret: secret params appear only as fingerprints.
+
+    `etag` is the exact string Flow Service returned, quotes included. `type` is the kind name
+    (e.g. amazon-s3). `params` are the non-secret auth params.
+    """
+
+    org: str
+    sandbox: str
+    address: str
+    id: str
+    etag: str
+    name: str
+    description: str
+    type: str
+    spec_id: str
+    spec_version: str
+    auth_spec: str
+    params: Mapping[str, str] = field(default_factory=dict, hash=False)
+    secret_fingerprints: Mapping[str, str] = field(default_factory=dict, hash=False)
+    protect: bool = False
+
+    def __post_init__(self) -> None:
+        # Guards against programming errors: a secret must never reach the state file. The
+        # messages name the parameter, never its value.
+        for key, value in self.params.items():
+            if isinstance(value, Secret) or is_secret_key(key):
+                raise ValueError(
+                    f"state entry {self.address}: parameter {key!r} looks secret; "
+                    "store its fingerprint in secret_fingerprints instead"
+                )
+        for key, value in self.secret_fingerprints.items():
+            if not isinstance(value, str) or not FINGERPRINT_RE.match(value):
+                raise ValueError(
+                    f"state entry {self.address}: secret_fingerprints[{key!r}] is not an "
+                    "hmac-sha256 fingerprint; pass it through fingerprint()"
+                )
+        object.__setattr__(self, "params", _frozen_map(self.params))
+        object.__setattr__(self, "secret_fingerprints", _frozen_map(self.secret_fingerprints))
+
+    @property
+    def key(self) -> Key:
+        return (self.org, self.sandbox, self.address)
+
+    @classmethod
+    def from_remote(
+        cls,
+        remote: RemoteConnection,
+        *,
+        org: str,
+        address: str,
+        type: str,
+        secret_fingerprints: Mapping[str, str],
+        protect: bool = False,
+    ) -> StateEntry:
+        """The entry recording `remote` under `address`; fingerprints come from the manifest."""
+        return cls(
+            org=org,
+            sandbox=remote.sandbox,
+            address=address,
+            id=remote.id,
+            etag=remote.etag,
+            name=remote.name,
+            description=remote.description,
+            type=type,
+            spec_id=remote.spec_id,
+            spec_version=remote.spec_version,
+            auth_spec=remote.auth_spec,
+            params=dict(remote.params),
+            secret_fingerprints=dict(secret_fingerprints),
+            protect=protect,
+        )
+
+
+@dataclass(frozen=True)
+class State:
+    """A whole state, immutable: `with_entry`/`without` return a new State (O(n) copies).
+
+    `serial` is the serial of the file this state was read from (0 for a state never saved);
+    StateStore.save writes serial + 1. For many changes in a row use StateStore.writer.
+    """
+
+    lineage: str
+    serial: int
+    salt: str
+    entries: Mapping[Key, StateEntry] = field(default_factory=dict, hash=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "entries", MappingProxyType(dict(self.entries)))
+
+    @classmethod
+    def new(cls) -> State:
+        """An empty state with a fresh lineage and salt, not yet saved (serial 0)."""
+        return cls(lineage=str(uuid.uuid4()), serial=0, salt=new_salt())
+
+    def get(self, org: str, sandbox: str, address: str) -> StateEntry | None:
+        return self.entries.get((org, sandbox, address))
+
+    def in_scope(self, org: str, sandbox: str) -> list[StateEntry]:
+        """The entries of one org and sandbox, sorted by address."""
+        return sorted(
+            (e for e in self.entries.values() if e.org == org and e.sandbox == sandbox),
+            key=lambda e: e.address,
+        )
+
+    def by_id(self, connection_id: str) -> StateEntry | None:
+        for entry in self.entries.values():
+            if entry.id == connection_id:
+                return entry
+        return None
+
+    def sorted_entries(self) -> list[StateEntry]:
+        return [self.entries[k] for k in sorted(self.entries)]
+
+    def __iter__(self) -> Iterator[StateEntry]:
+        return iter(self.sorted_entries())
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def fingerprint(self, value: str | Secret) -> str:
+        return fingerprint(self.salt, value)
+
+    def with_entry(self, entry: StateEntry) -> State:
+        return self.with_changes(put=[entry])
+
+    def without(self, key: Key) -> State:
+        return self.with_changes(remove=[key])
+
+    def with_changes(self, put: Iterable[StateEntry] = (), remove: Iterable[Key] = ()) -> State:
+        entries = dict(self.entries)
+        for key in remove:
+            entries.pop(key, None)
+        for entry in put:
+            entries[entry.key] = entry
+        return replace(self, entries=entries)
