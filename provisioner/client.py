@@ -1,0 +1,304 @@
+"""FlowServiceClient: the Flow Service connections API over one Session, paging and retrying."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from types import TracebackType
+from typing import Any, Self
+from urllib.parse import parse_qsl, quote, urlsplit
+
+from provisioner.auth import TokenProvider
+from provisioner.config import Settings
+from provisioner.errors import ApiError
+from provisioner.http.call import FLOW_BASE, Call
+from provisioner.http.errors import SandboxNotFoundError
+from provisioner.http.retry import Mode, RetryPolicy
+from provisioner.http.sender import Pacer, Reply, Sender, new_session
+from provisioner.secrets import is_secret_key
+
+__all__ = ["FlowServiceClient", "SandboxNotFoundError"]
+
+
+class FlowServiceClient:
+    """Flow Service base connections. Thread-safe: every lane shares one Session and token."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        timeout: float = 30.0,
+        max_retries: int = 5,
+        backoff_cap: float = 20.0,
+        pool_size: int = 16,
+        page_size: int = 100,
+        sleep: Callable[[float], None] = time.sleep,
+        pacer: Pacer | None = None,
+        max_elapsed: float = 120.0,
+    ) -> None:
+        if page_size < 1:
+            raise ValueError("page_size must be at least 1")
+        self.settings = settings
+        self.page_size = page_size
+        self._session = new_session(pool_size)
+        self.tokens = TokenProvider(settings, self._session, timeout=timeout, sleep=sleep)
+        policy = RetryPolicy(
+            max_retries=max_retries, backoff_cap=backoff_cap, max_elapsed=max_elapsed
+        )
+        self._sender = Sender(
+            self._session, policy=policy, timeout=timeout, sleep=sleep, pacer=pacer
+        )
+        self._base = f"{settings.platform_url}{FLOW_BASE}"
+
+    # -- counters, for tests and the benchmark ------------------------------------------------
+
+    @property
+    def requests_sent(self) -> int:
+        """Every HTTP request sent so far, token exchanges and retries included."""
+        return self._session.requests_sent
+
+    def count_requests(self) -> int:
+        return self.requests_sent
+
+    @property
+    def token_requests(self) -> int:
+        """Token exchanges sent to IMS so far."""
+        return self.tokens.exchanges
+
+    # -- connections ------------------------------------------------------------------------
+
+    def list_connections(
+        self, sandbox: str, *, spec_id: str | None = None, name: str | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Every connection matching the filters, page after page until there is no next link."""
+        base: list[tuple[str, str]] = [("limit", str(self.page_size))]
+        if spec_id is not None:
+            base.append(("property", f"connectionSpec.id=={spec_id}"))
+        # `name==a,b` means "a or b" to Flow Service, so a name with a comma is matched here.
+        if name is not None and "," not in name:
+            base.append(("property", f"name=={name}"))
+        path, params = "/connections", list(base)
+        seen: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
+        while True:
+            seen.add((path, tuple(params)))
+            body = self._json(self._send("GET", path, sandbox, Mode.READ, params=params))
+            for item in _items(body):
+                # Exact match, whatever the service's own matching rules are.
+                if name is None or item.get("name") == name:
+                    yield item
+            href = _next_href(body)
+            if href is None:
+                return
+            path, params = self._follow(href, base)
+            if (path, tuple(params)) in seen:
+                raise ApiError(
+                    f"Flow Service sent the same next-page link twice while listing connections "
+                    f"in sandbox '{sandbox}' ({href}); the listing cannot be completed"
+                )
+
+    def get_connection(self, sandbox: str, connection_id: str) -> dict[str, Any] | None:
+        """The connection, or None when Flow Service does not know the id (404)."""
+        reply = self._send(
+            "GET", f"/connections/{_seg(connection_id)}", sandbox, Mode.READ, allow_not_found=True
+        )
+        if reply.not_found:
+            return None
+        items = _items(self._json(reply))
+        return items[0] if items else None
+
+    def create_connection(self, sandbox: str, body: Mapping[str, Any]) -> tuple[str, str]:
+        """POST the connection; (id, etag). Never retried once it may have reached the server:
+        UncertainWriteError then means "look the name up before posting again"."""
+        reply = self._send(
+            "POST", "/connections", sandbox, Mode.CREATE, json=body, sensitive=_secrets_in(body)
+        )
+        answer = self._json(reply)
+        conn_id = answer.get("id") if isinstance(answer, dict) else None
+        if not isinstance(conn_id, str) or not conn_id:
+            raise ApiError(
+                "Flow Service answered POST /connections without a connection id",
+                status=reply.response.status_code,
+                request_id=reply.response.headers.get("x-request-id"),
+            )
+        return conn_id, _etag(reply, answer)
+
+    def patch_connection(
+        self, sandbox: str, connection_id: str, etag: str, ops: Sequence[Mapping[str, Any]]
+    ) -> str:
+        """Apply JSON Patch `ops` if the connection still has `etag`; the new etag.
+        412 raises PreconditionError: read the connection again and re-check."""
+        reply = self._send(
+            "PATCH",
+            f"/connections/{_seg(connection_id)}",
+            sandbox,
+            Mode.WRITE,
+            json=list(ops),
+            # Exactly as received, quotes included: Flow Service compares the quoted form.
+            headers={"If-Match": etag},
+            sensitive=_secrets_in(list(ops)),
+        )
+        return _etag(reply, self._json(reply))
+
+    def delete_connection(self, sandbox: str, connection_id: str) -> bool:
+        """True when deleted now, False when it was already gone."""
+        reply = self._send(
+            "DELETE",
+            f"/connections/{_seg(connection_id)}",
+            sandbox,
+            Mode.WRITE,
+            allow_not_found=True,
+        )
+        # A 404 after an attempt that may have reached the server means that attempt deleted it.
+        return not reply.not_found or reply.maybe_applied
+
+    def test_connection(self, sandbox: str, connection_id: str) -> bool:
+        """Whether Flow Service can reach the source with the connection's credentials."""
+        reply = self._send("GET", f"/connections/{_seg(connection_id)}/test", sandbox, Mode.READ)
+        body = self._json(reply)
+        return isinstance(body, dict) and body.get("result") is True
+
+    def get_connection_spec(self, spec_id: str) -> dict[str, Any]:
+        """A connection spec (organisation-agnostic, so asked in the default sandbox)."""
+        path = f"/connectionSpecs/{_seg(spec_id)}"
+        reply = self._send("GET", path, self.settings.default_sandbox, Mode.READ)
+        items = _items(self._json(reply))
+        if not items:
+            raise ApiError(f"Flow Service answered GET {path} without the connection spec")
+        return items[0]
+
+    def sandbox_exists(self, sandbox: str) -> bool:
+        """One cheap listing (limit=1) in the sandbox; False when Flow Service says 2100-404."""
+        try:
+            self._send("GET", "/connections", sandbox, Mode.READ, params=[("limit", "1")])
+        except SandboxNotFoundError:
+            return False
+        return True
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def close(self) -> None:
+        self._session.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        sandbox: str,
+        mode: Mode,
+        *,
+        params: Sequence[tuple[str, str]] = (),
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        sensitive: tuple[str, ...] = (),
+        allow_not_found: bool = False,
+    ) -> Reply:
+        if not sandbox:
+            raise ValueError("the sandbox must be given explicitly")
+        settings = self.settings
+        sent = {
+            "Accept": "application/json",
+            "x-api-key": settings.client_id,
+            "x-gw-ims-org-id": settings.org_id,
+            "x-sandbox-name": sandbox,
+        }
+        if json is not None:
+            sent["Content-Type"] = "application/json"
+        sent.update(headers or {})
+        call = Call(
+            service="Flow Service",
+            method=method,
+            url=f"{self._base}{path}",
+            mode=mode,
+            settings=settings,
+            sandbox=sandbox,
+            params=tuple(params),
+            headers=sent,
+            json=json,
+            sensitive=sensitive,
+        )
+        return self._sender.send(call, tokens=self.tokens, allow_not_found=allow_not_found)
+
+    def _json(self, reply: Reply) -> Any:
+        return reply.json()
+
+    def _follow(self, href: str, base: list[tuple[str, str]]) -> tuple[str, list[tuple[str, str]]]:
+        """The path and query of a next link, keeping limit/property when the link lacks them."""
+        parts = urlsplit(href)
+        if parts.scheme or parts.netloc:
+            ours = urlsplit(self._base)
+            if (parts.scheme, parts.netloc) != (ours.scheme, ours.netloc):
+                # Never send the token to a host other than the configured gateway.
+                raise ApiError(
+                    f"Flow Service's next-page link points to another host ({parts.netloc}); "
+                    "refusing to follow it"
+                )
+        path = parts.path or "/connections"
+        path = path.removeprefix(FLOW_BASE)
+        query = parse_qsl(parts.query, keep_blank_values=True)
+        present = {key for key, _ in query}
+        return path, query + [(k, v) for k, v in base if k not in present]
+
+
+def _items(body: Any) -> list[dict[str, Any]]:
+    items = body.get("items") if isinstance(body, dict) else None
+    return [i for i in items if isinstance(i, dict)] if isinstance(items, list) else []
+
+
+def _next_href(body: Any) -> str | None:
+    links = body.get("_links") if isinstance(body, dict) else None
+    nxt = links.get("next") if isinstance(links, dict) else None
+    href = nxt.get("href") if isinstance(nxt, dict) else None
+    return href if isinstance(href, str) and href else None
+
+
+def _etag(reply: Reply, answer: Any) -> str:
+    etag = answer.get("etag") if isinstance(answer, dict) else None
+    if isinstance(etag, str) and etag:
+        return etag
+    header = reply.response.headers.get("ETag")
+    if header:
+        return header
+    raise ApiError(
+        f"Flow Service answered {reply.response.request.method} without an etag",
+        status=reply.response.status_code,
+        request_id=reply.response.headers.get("x-request-id"),
+    )
+
+
+def _seg(value: str) -> str:
+    """An id as one path segment (an id with a slash must not reach another endpoint)."""
+    return quote(value, safe="")
+
+
+def _secrets_in(value: Any) -> tuple[str, ...]:
+    """Every secret string in a create body or a JSON Patch, to keep it out of messages."""
+    found: list[str] = []
+
+    def walk(node: Any, secret: bool) -> None:
+        if isinstance(node, dict):
+            path = node.get("path")
+            op_secret = isinstance(path, str) and is_secret_key(path.rsplit("/", 1)[-1])
+            for key, child in node.items():
+                is_secret = secret or (isinstance(key, str) and is_secret_key(key))
+                walk(child, is_secret or (op_secret and key == "value"))
+        elif isinstance(node, list):
+            for child in node:
+                walk(child, secret)
+        elif secret and isinstance(node, str):
+            found.append(node)
+
+    walk(value, False)
+    return tuple(found)
