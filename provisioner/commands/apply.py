@@ -21,6 +21,7 @@ def run(
     lock_timeout: float,
     emulator: bool,
 ) -> int:
+    from provisioner import planfile
     from provisioner.apply import Executor, Outcome
     from provisioner.errors import UsageError
     from provisioner.render import text
@@ -28,12 +29,27 @@ def run(
     from provisioner.state import StateStore
     from provisioner.workflow import load_manifests, make_plan
 
+    saved, plan_path = None, ""
+    if len(paths) == 1 and planfile.is_planfile(paths[0]):
+        # A reviewed plan: re-read the manifests it names (for their secrets), no prompt.
+        plan_path, saved = paths[0], planfile.load(paths[0])
+        if sandbox and sandbox != saved.sandbox:
+            raise UsageError(f"--sandbox cannot change the sandbox of the saved plan {plan_path}")
+        paths, sandbox, emulator = list(saved.paths), saved.sandbox, emulator or saved.emulator
     manifests = load_manifests(paths, sandbox)
     store = StateStore(state)
     with store.lock("apply", lock_timeout):
         current = store.load()
         with connect(emulator=emulator, pool_size=parallelism) as runtime:
-            plan = make_plan(runtime, manifests, current, sandbox)
+            if saved is None:
+                plan = make_plan(runtime, manifests, current, sandbox)
+            else:
+                current, plan = planfile.prepare(
+                    saved, path=plan_path, state_path=state, state=current,
+                    org=runtime.settings.org_id, client=runtime.client,
+                    manifests_digest=manifests.digest, resources=manifests.resources,
+                )
+                auto_approve = True
             for line in text.render(console, plan):
                 console.out(line)
             if plan.has_changes and not auto_approve:

@@ -19,14 +19,10 @@ def run(
     lock_timeout: float,
     emulator: bool,
 ) -> int:
-    from provisioner.errors import UsageError
-    from provisioner.render import text
     from provisioner.runtime import connect
     from provisioner.state import StateStore
     from provisioner.workflow import load_manifests, make_plan
 
-    if out or json or markdown:
-        raise UsageError("--out, --json and --markdown are not available yet")
     manifests = load_manifests(paths, sandbox)
     current = StateStore(state).load()
     with connect(emulator=emulator) as runtime:
@@ -41,8 +37,12 @@ def run(
                 if c.remote_id and c.action.value in ("no-op", "update", "adopt")
             ]
             verdicts = checks.verify(runtime.client, targets)
-    for line in text.render(console, plan):
-        console.out(line)
+    from provisioner.render import outputs
+
+    outputs.emit(console, plan, as_json=json, as_markdown=markdown)
+    if out:
+        outputs.save_plan(console, plan, out=out, paths=paths, sandbox=sandbox,
+                          emulator=emulator, state=current, quiet=json or markdown)
     if verify:
         verified = checks.report(console, verdicts)
     if not verified:

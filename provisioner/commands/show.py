@@ -12,7 +12,9 @@ if TYPE_CHECKING:
 
 def run(*, console: Console, planfile: str | None, json: bool, state: str) -> int:
     if planfile is not None:
-        raise UsageError("showing a saved plan is not supported yet")
+        from provisioner.render.outputs import show_saved
+
+        return show_saved(console, planfile, as_json=json)
     from provisioner.state import StateStore
     from provisioner.state.codec import dumps, encode
     from provisioner.state.model import FORMAT_VERSION

@@ -1,0 +1,506 @@
+"""Saved plans (`plan --out FILE`, `apply FILE`): a deterministic JSON file and its staleness checks.
+
+A saved plan holds no secret. It records what the plan relied on, so that `apply FILE` can
+refuse it when any of these moved: the state (lineage and serial), the manifests (their digest
+and what each resolves to), the remote connections (their etags), and the secrets in the
+environment (their salted fingerprints, compared per parameter, never by value).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from provisioner import __version__, diff, kinds
+from provisioner.diff import FieldChange
+from provisioner.errors import PlanError
+from provisioner.model import RemoteConnection, Resource
+from provisioner.plan import Action, Change, Drift, Plan, fingerprints
+from provisioner.state import State
+
+MARKER = "provisioner-saved-plan"
+FORMAT_VERSION = 1
+# A plan file larger than this is not one of ours; don't read it into memory to find out.
+_MAX_SNIFF_BYTES = 256 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class SavedPlan:
+    """A plan as saved: the Plan data (without resources or listing) and how to re-create its inputs.
+
+    `desired` holds, per address, the non-secret view of what the manifest asked for at plan
+    time, so that an `${env:}` value that changed since is caught even though the files did not.
+    `salt` is set only when the state did not exist yet (its salt was fresh), so that apply can
+    recompute the same fingerprints; otherwise the state file holds it.
+    """
+
+    plan: Plan
+    paths: tuple[str, ...]
+    sandbox: str | None
+    emulator: bool
+    desired: Mapping[str, Mapping[str, str]]
+    salt: str | None = None
+
+
+# -- writing ------------------------------------------------------------------------------------
+
+
+def _field(f: FieldChange) -> dict[str, Any]:
+    return {"path": f.path, "before": f.before, "after": f.after, "sensitive": f.sensitive}
+
+
+def _change(c: Change) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "action": c.action.value,
+        "sandbox": c.sandbox,
+        "address": c.address,
+        "kind": c.kind,
+        "name": c.name,
+        "fields": [_field(f) for f in c.fields],
+        "remote_id": c.remote_id,
+        "remote_etag": c.remote_etag,
+        "also_update": c.also_update,
+        "protect": c.protect,
+        "secret_fingerprints": dict(sorted(c.secret_fingerprints.items())),
+        "drift": None,
+    }
+    if c.drift is not None:
+        doc["drift"] = {
+            "deleted": c.drift.deleted,
+            "fields": [_field(f) for f in c.drift.fields],
+            "updated_by": c.drift.updated_by,
+            "updated_at": c.drift.updated_at,
+        }
+    return doc
+
+
+def _where(sandbox: str, address: str) -> str:
+    return f"{sandbox}/{address}"
+
+
+def build(
+    plan: Plan,
+    *,
+    paths: Iterable[str],
+    sandbox: str | None,
+    emulator: bool,
+    salt: str,
+    state_saved: bool,
+) -> SavedPlan:
+    """The SavedPlan of a freshly computed plan (whose `resources` are still attached)."""
+    desired: dict[str, dict[str, str]] = {}
+    for change in plan.changes:
+        res = plan.resources.get(change.key)
+        if res is not None:
+            desired[_where(change.sandbox, change.address)] = _public_view(res)
+    return SavedPlan(
+        plan=plan,
+        paths=tuple(paths),
+        sandbox=sandbox,
+        emulator=emulator,
+        desired=desired,
+        salt=None if state_saved else salt,
+    )
+
+
+def _public_view(res: Resource) -> dict[str, str]:
+    return dict(sorted(diff.desired_view(res, {}).items()))
+
+
+def _body(saved: SavedPlan) -> dict[str, Any]:
+    plan = saved.plan
+    return {
+        "format": MARKER,
+        "format_version": FORMAT_VERSION,
+        "provisioner_version": __version__,
+        "org": plan.org,
+        "state": {"lineage": plan.lineage, "serial": plan.serial, "salt": saved.salt},
+        "manifests": {
+            "paths": list(saved.paths),
+            "sandbox": saved.sandbox,
+            "digest": plan.manifest_digest,
+            "desired": {k: dict(v) for k, v in sorted(saved.desired.items())},
+        },
+        "emulator": saved.emulator,
+        "sandboxes": list(plan.sandboxes),
+        "changes": [_change(c) for c in plan.changes],
+    }
+
+
+def _checksum(body: Mapping[str, Any]) -> str:
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def dumps(saved: SavedPlan) -> str:
+    """The file's text: sorted keys, 2-space indent, trailing newline, and a checksum of the rest."""
+    body = _body(saved)
+    body["checksum"] = _checksum(body)
+    return json.dumps(body, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+
+
+def save(path: str | Path, saved: SavedPlan) -> None:
+    from provisioner.state.files import atomic_write
+
+    target = Path(path)
+    try:
+        atomic_write(target, dumps(saved).encode("utf-8"))
+    except OSError as exc:
+        raise PlanError(
+            f"cannot write the plan to {target} ({exc.strerror or exc}); "
+            "check that its directory exists and is writable"
+        ) from None
+
+
+# -- reading ------------------------------------------------------------------------------------
+
+
+def is_planfile(path: str | Path) -> bool:
+    """True if `path` is a file holding a saved plan (JSON with our format marker)."""
+    p = Path(path)
+    try:
+        if not p.is_file() or p.stat().st_size > _MAX_SNIFF_BYTES:
+            return False
+        with p.open("rb") as fh:
+            head = fh.read(1)
+            while head in (b" ", b"\t", b"\r", b"\n"):
+                head = fh.read(1)
+            if head != b"{":
+                return False
+        doc = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(doc, dict) and doc.get("format") == MARKER
+
+
+class _Bad(Exception):
+    pass
+
+
+def _get(doc: Mapping[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
+    if key not in doc or not isinstance(doc[key], kind) or (
+        isinstance(doc[key], bool) and kind in (int, (int,))
+    ):
+        raise _Bad(f"{where}{key} is missing or malformed")
+    return doc[key]
+
+
+def _opt_str(doc: Mapping[str, Any], key: str, where: str) -> str | None:
+    value = doc.get(key)
+    if value is not None and not isinstance(value, str):
+        raise _Bad(f"{where}{key} is malformed")
+    return value
+
+
+def _read_field(doc: Any, where: str) -> FieldChange:
+    if not isinstance(doc, dict):
+        raise _Bad(f"{where} is malformed")
+    return FieldChange(
+        path=_get(doc, "path", str, where + "."),
+        before=_opt_str(doc, "before", where + "."),
+        after=_opt_str(doc, "after", where + "."),
+        sensitive=bool(_get(doc, "sensitive", bool, where + ".")),
+    )
+
+
+def _read_change(doc: Any, org: str, n: int) -> Change:
+    where = f"changes[{n}]."
+    if not isinstance(doc, dict):
+        raise _Bad(f"changes[{n}] is malformed")
+    try:
+        action = Action(_get(doc, "action", str, where))
+    except ValueError:
+        raise _Bad(f"{where}action is not a known action") from None
+    drift = None
+    raw_drift = doc.get("drift")
+    if raw_drift is not None:
+        if not isinstance(raw_drift, dict):
+            raise _Bad(f"{where}drift is malformed")
+        updated_at = raw_drift.get("updated_at")
+        if updated_at is not None and (not isinstance(updated_at, int) or isinstance(updated_at, bool)):
+            raise _Bad(f"{where}drift.updated_at is malformed")
+        drift = Drift(
+            deleted=_get(raw_drift, "deleted", bool, where + "drift."),
+            fields=tuple(
+                _read_field(f, f"{where}drift.fields[{i}]")
+                for i, f in enumerate(_get(raw_drift, "fields", list, where + "drift."))
+            ),
+            updated_by=_opt_str(raw_drift, "updated_by", where + "drift."),
+            updated_at=updated_at,
+        )
+    fps = _get(doc, "secret_fingerprints", dict, where)
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in fps.items()):
+        raise _Bad(f"{where}secret_fingerprints is malformed")
+    return Change(
+        action=action,
+        org=org,
+        sandbox=_get(doc, "sandbox", str, where),
+        address=_get(doc, "address", str, where),
+        kind=_get(doc, "kind", str, where),
+        name=_get(doc, "name", str, where),
+        fields=tuple(
+            _read_field(f, f"{where}fields[{i}]")
+            for i, f in enumerate(_get(doc, "fields", list, where))
+        ),
+        remote_id=_opt_str(doc, "remote_id", where),
+        remote_etag=_opt_str(doc, "remote_etag", where),
+        also_update=_get(doc, "also_update", bool, where),
+        protect=_get(doc, "protect", bool, where),
+        drift=drift,
+        secret_fingerprints=dict(sorted(fps.items())),
+    )
+
+
+def _decode(doc: dict[str, Any]) -> SavedPlan:
+    org = _get(doc, "org", str, "")
+    state = _get(doc, "state", dict, "")
+    manifests = _get(doc, "manifests", dict, "")
+    desired_doc = _get(manifests, "desired", dict, "manifests.")
+    desired: dict[str, dict[str, str]] = {}
+    for where, view in desired_doc.items():
+        if not isinstance(view, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in view.items()
+        ):
+            raise _Bad(f"manifests.desired[{where!r}] is malformed")
+        desired[where] = view
+    paths = _get(manifests, "paths", list, "manifests.")
+    if not all(isinstance(p, str) for p in paths):
+        raise _Bad("manifests.paths is malformed")
+    sandboxes = _get(doc, "sandboxes", list, "")
+    if not all(isinstance(s, str) for s in sandboxes):
+        raise _Bad("sandboxes is malformed")
+    plan = Plan(
+        org=org,
+        changes=tuple(
+            _read_change(c, org, n) for n, c in enumerate(_get(doc, "changes", list, ""))
+        ),
+        lineage=_get(state, "lineage", str, "state."),
+        serial=_get(state, "serial", int, "state."),
+        manifest_digest=_get(manifests, "digest", str, "manifests."),
+        sandboxes=tuple(sandboxes),
+    )
+    return SavedPlan(
+        plan=plan,
+        paths=tuple(paths),
+        sandbox=_opt_str(manifests, "sandbox", "manifests."),
+        emulator=_get(doc, "emulator", bool, ""),
+        desired=desired,
+        salt=_opt_str(state, "salt", "state."),
+    )
+
+
+def load(path: str | Path) -> SavedPlan:
+    """Read a saved plan; PlanError (one sentence) if it is unreadable, damaged or too new."""
+    p = Path(path)
+    try:
+        doc = json.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PlanError(f"the plan file {p} does not exist; save one with 'provisioner plan --out {p}'") from None
+    except (OSError, ValueError) as exc:
+        raise PlanError(f"the plan file {p} cannot be read ({exc}); make a new one with 'provisioner plan --out {p}'") from None
+    if not isinstance(doc, dict) or doc.get("format") != MARKER:
+        raise PlanError(f"{p} is not a plan saved by 'provisioner plan --out'")
+    version = doc.get("format_version")
+    if version != FORMAT_VERSION:
+        raise PlanError(
+            f"the plan file {p} has format version {version!r}, but this provisioner "
+            f"({__version__}) reads version {FORMAT_VERSION}; make the plan and apply it with "
+            "the same provisioner version"
+        )
+    checksum = doc.pop("checksum", None)
+    if checksum != _checksum(doc):
+        raise PlanError(
+            f"the plan file {p} was modified after it was saved (its checksum does not match); "
+            f"a saved plan must be applied as reviewed: make a new one with 'provisioner plan --out {p}'"
+        )
+    try:
+        return _decode(doc)
+    except _Bad as exc:
+        raise PlanError(f"the plan file {p} is damaged: {exc}; make a new one with 'provisioner plan --out {p}'") from None
+
+
+# -- staleness ----------------------------------------------------------------------------------
+
+
+def _state_cause(saved: SavedPlan, lineage: str, serial: int, state_path: str) -> str | None:
+    plan = saved.plan
+    if lineage != plan.lineage:
+        return (
+            f"the state changed: {state_path} has lineage {lineage}, but the plan was made "
+            f"against lineage {plan.lineage} (a different state file)"
+        )
+    if serial != plan.serial:
+        return (
+            f"the state changed: {state_path} is at serial {serial}, but the plan was made at "
+            f"serial {plan.serial} (another run wrote it since)"
+        )
+    return None
+
+
+def _manifest_cause(saved: SavedPlan, digest: str, resources: Mapping[str, Resource]) -> str | None:
+    if digest != saved.plan.manifest_digest:
+        return "the manifests changed: their digest differs from the one the plan was made from"
+    moved = []
+    for where, view in sorted(saved.desired.items()):
+        res = resources.get(where)
+        now = _public_view(res) if res is not None else None
+        if now != dict(view):
+            if now is None:
+                moved.append(f"{where} (no longer declared)")
+                continue
+            fields = sorted(k for k in set(view) | set(now) if view.get(k) != now.get(k))
+            moved.append(f"{where} ({', '.join(fields)})")
+    if moved:
+        return (
+            "the manifests resolve differently (an ${env:} value changed since the plan): "
+            + "; ".join(moved)
+        )
+    return None
+
+
+def _remote_cause(
+    saved: SavedPlan, remote: Mapping[str, list[RemoteConnection]], owned: set[tuple[str, str]]
+) -> str | None:
+    by_id = {(s, c.id): c for s, conns in remote.items() for c in conns}
+    moved: list[str] = []
+    for c in saved.plan.changes:
+        where = _where(c.sandbox, c.address)
+        if c.remote_id is not None and not (c.drift is not None and c.drift.deleted):
+            conn = by_id.get((c.sandbox, c.remote_id))
+            if conn is None:
+                moved.append(f"{where} (connection {c.remote_id} was deleted)")
+            elif conn.etag != c.remote_etag:
+                moved.append(f"{where} (etag {c.remote_etag} is now {conn.etag})")
+        elif c.action in (Action.CREATE, Action.RECREATE):
+            kind = kinds.get(c.kind)
+            clash = sorted(
+                conn.id
+                for conn in remote.get(c.sandbox, [])
+                if conn.name == c.name and conn.spec_id == kind.spec_id
+                and (c.sandbox, conn.id) not in owned
+            )
+            if clash:
+                moved.append(f"{where} (a connection named {c.name!r} now exists: {', '.join(clash)})")
+    if moved:
+        return "remote connections changed since the plan: " + "; ".join(moved)
+    return None
+
+
+def _secret_cause(saved: SavedPlan, resources: Mapping[str, Resource], salt: str) -> str | None:
+    moved: list[str] = []
+    for c in saved.plan.changes:
+        where = _where(c.sandbox, c.address)
+        res = resources.get(where)
+        if res is None:
+            continue
+        now = fingerprints(res, salt)
+        for param in sorted(set(now) | set(c.secret_fingerprints)):
+            if now.get(param) != c.secret_fingerprints.get(param):
+                moved.append(f"{where} auth.params.{param}")
+    if moved:
+        return (
+            "a secret in the environment differs from plan time: " + ", ".join(moved)
+        )
+    return None
+
+
+def check_fresh(
+    saved: SavedPlan,
+    *,
+    path: str,
+    state_path: str,
+    lineage: str,
+    serial: int,
+    salt: str,
+    owned: set[tuple[str, str]],
+    manifest_digest: str,
+    resources: Iterable[Resource],
+    remote: Mapping[str, list[RemoteConnection]],
+) -> None:
+    """Raise PlanError naming every reason the saved plan no longer holds; return if it holds."""
+    by_where = {_where(r.sandbox or "", r.address): r for r in resources}
+    causes = [
+        cause
+        for cause in (
+            _state_cause(saved, lineage, serial, state_path),
+            _manifest_cause(saved, manifest_digest, by_where),
+            _remote_cause(saved, remote, owned),
+            _secret_cause(saved, by_where, salt),
+        )
+        if cause is not None
+    ]
+    if causes:
+        raise PlanError(
+            f"the saved plan {path} is stale, so nothing was applied:\n"
+            + "\n".join(f"  - {c}" for c in causes)
+            + f"\nMake and review a new plan with 'provisioner plan --out {path}'."
+        )
+
+
+def rebuild(
+    saved: SavedPlan, resources: Iterable[Resource], remote: Mapping[str, list[RemoteConnection]]
+) -> Plan:
+    """The saved plan with today's resources (for their secrets) and listing, ready to execute."""
+    plan = saved.plan
+    declared = {(plan.org, r.sandbox or "", r.address): r for r in resources}
+    needed = {c.key for c in plan.changes}
+    by_id = {(s, c.id): c for s, conns in remote.items() for c in conns}
+    return Plan(
+        org=plan.org,
+        changes=plan.changes,
+        lineage=plan.lineage,
+        serial=plan.serial,
+        manifest_digest=plan.manifest_digest,
+        sandboxes=plan.sandboxes,
+        resources={k: v for k, v in declared.items() if k in needed},
+        remote=by_id,
+    )
+
+
+def prepare(
+    saved: SavedPlan,
+    *,
+    path: str,
+    state_path: str,
+    state: State,
+    org: str,
+    client: Any,
+    manifests_digest: str,
+    resources: Iterable[Resource],
+) -> tuple[State, Plan]:
+    """Check a loaded saved plan against today's state, manifests, listing and secrets.
+
+    Returns the state to apply to (the plan's own lineage and salt when no state existed on
+    either side) and the Plan to execute; PlanError if it is stale or meant for another org.
+    """
+    from provisioner.runtime import fetch_remote
+
+    plan = saved.plan
+    if org != plan.org:
+        raise PlanError(
+            f"the saved plan {path} was made for org {plan.org}, but the credentials are for "
+            f"org {org}; apply it with the credentials it was planned with"
+        )
+    if state.serial == 0 and not state.entries and plan.serial == 0 and saved.salt:
+        # Neither side had a state file: continue the plan's fresh lineage and salt.
+        state = State(lineage=plan.lineage, serial=0, salt=saved.salt)
+    resources = list(resources)
+    remote = fetch_remote(client, plan.sandboxes)
+    owned = {(e.sandbox, e.id) for e in state.entries.values() if e.org == org}
+    check_fresh(
+        saved,
+        path=path,
+        state_path=state_path,
+        lineage=state.lineage,
+        serial=state.serial,
+        salt=state.salt,
+        owned=owned,
+        manifest_digest=manifests_digest,
+        resources=resources,
+        remote=remote,
+    )
+    return state, rebuild(saved, resources, remote)
