@@ -1,0 +1,144 @@
+"""Manifests: find the files, parse them with positions, check them, resolve ${env:} -> Resources.
+
+    load(paths, sandbox_override=..., default_sandbox=...) -> Manifests
+        raises ManifestError with every problem of every file, or ManifestPathError for a path
+        that is not a manifest file or a directory holding some.
+
+Inside: files (find, read, decode) -> yamltree (events -> values with positions) ->
+schema_check (JSON Schema errors as sentences) and checks (references, secrets) -> here
+(addresses unique per sandbox, Resources).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from provisioner.errors import ManifestError, Problem
+from provisioner.manifest import checks, yamltree
+from provisioner.manifest import files as _files
+from provisioner.manifest.files import MAX_BYTES, ManifestPathError
+from provisioner.model import Location, Resource
+
+__all__ = ["MAX_BYTES", "InvalidManifests", "ManifestPathError", "Manifests", "load"]
+
+
+class InvalidManifests(ManifestError):
+    """The ManifestError load() raises; it also carries the warnings found on the way."""
+
+    def __init__(self, problems: list[Problem], warnings: Sequence[Problem] = ()) -> None:
+        super().__init__(problems)
+        self.warnings = tuple(sorted(warnings))
+
+
+@dataclass(frozen=True)
+class Manifests:
+    """The checked manifests: resources in file order, the files read, and their digest."""
+
+    resources: tuple[Resource, ...]
+    files: tuple[str, ...]
+    digest: str
+    warnings: tuple[Problem, ...] = field(default_factory=tuple)
+
+
+def digest(named: Sequence[tuple[str, bytes]]) -> str:
+    """sha256 over each file's name and raw bytes, in order (length-prefixed, so unambiguous)."""
+    h = hashlib.sha256()
+    for name, data in named:
+        encoded = name.encode("utf-8", "surrogateescape")
+        h.update(b"%d:%s\0%d:" % (len(encoded), encoded, len(data)))
+        h.update(data)
+    return h.hexdigest()
+
+
+def load(
+    paths: Sequence[str],
+    *,
+    sandbox_override: str | None,
+    default_sandbox: str,
+    environ: Mapping[str, str] | None = None,
+    resolve_env: bool = True,
+) -> Manifests:
+    """Read and check the manifests at `paths` (files or directories; none = the current one).
+
+    The sandbox of each resource is `sandbox_override`, else its file's `sandbox:`, else
+    `default_sandbox`. With resolve_env=False (offline validation) an unset ${env:NAME} is a
+    warning and the value keeps its ${env:NAME} text; otherwise it is a problem.
+    """
+    env = os.environ if environ is None else environ
+    names = _files.discover(paths)
+    problems: list[Problem] = []
+    warnings: list[Problem] = []
+    contents: list[tuple[str, bytes]] = []
+    results: list[checks.Checked] = []
+    for name in names:
+        data, trouble = _files.read(name)
+        contents.append((name, data))
+        if trouble is None:
+            text, trouble = _files.decode(name, data)
+        if trouble is not None:
+            problems.append(trouble)
+            continue
+        tree, tree_problems = yamltree.parse(text)
+        problems.extend(
+            Problem(name, p.line, p.column, checks.format_path(p.path), p.message)
+            for p in tree_problems
+        )
+        if not tree.complete or (tree.empty and tree_problems):
+            continue
+        checked = checks.check_file(name, tree, environ=env, resolve_env=resolve_env)
+        problems.extend(checked.problems)
+        warnings.extend(checked.warnings)
+        results.append(checked)
+
+    problems.extend(_duplicates(results, sandbox_override, default_sandbox))
+    if problems:
+        raise InvalidManifests(problems, warnings)
+    resources = tuple(
+        Resource(
+            address=d.address,
+            kind=d.kind,
+            name=d.name,
+            auth_spec=d.auth_spec,
+            params=d.params,
+            location=d.location,
+            description=d.description,
+            protect=d.protect,
+            sandbox=sandbox_override or d.sandbox or default_sandbox,
+        )
+        for r in results
+        for d in r.declared
+    )
+    return Manifests(
+        resources=resources,
+        files=tuple(names),
+        digest=digest(contents),
+        warnings=tuple(sorted(warnings)),
+    )
+
+
+def _duplicates(
+    results: Sequence[checks.Checked], sandbox_override: str | None, default_sandbox: str
+) -> list[Problem]:
+    first: dict[tuple[str, str], Location] = {}
+    problems: list[Problem] = []
+    for result in results:
+        sandbox = sandbox_override or result.sandbox or default_sandbox
+        for address, where in zip(result.address_names, result.addresses, strict=True):
+            earlier = first.setdefault((sandbox, address), where)
+            if earlier is where:
+                continue
+            problems.append(
+                Problem(
+                    where.file,
+                    where.line,
+                    where.column,
+                    f"connections.{address}",
+                    f"the address '{address}' is also declared at {earlier} for sandbox "
+                    f"'{sandbox}'; an address must be unique per sandbox across all manifest "
+                    "files, so rename or remove one of them.",
+                )
+            )
+    return problems

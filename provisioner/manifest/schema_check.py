@@ -1,0 +1,413 @@
+"""Checks a parsed manifest against schemas/manifest.schema.json and words each error as a sentence."""
+
+from __future__ import annotations
+
+import datetime
+import difflib
+import functools
+import re
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from provisioner import kinds
+from provisioner.manifest.yamltree import MDict, MList, Pos
+from provisioner.secrets import is_secret_key
+
+Path = tuple[str | int, ...]
+Found = tuple[Pos, Path, str]  # where, path in the document, sentence
+
+SCHEMA_NAME = "manifest.schema.json"
+
+_BOOL_WORDS = {"yes", "no", "on", "off", "y", "n"}
+
+
+@functools.lru_cache(maxsize=1)
+def validator() -> Any:
+    """The compiled validator of the manifest schema (built once per process)."""
+    import jsonschema
+
+    from provisioner import schemas_loader
+
+    schema = schemas_loader.load(SCHEMA_NAME)
+    cls = jsonschema.validators.validator_for(schema)
+    return cls(schema)
+
+
+def check(root: MDict) -> list[Found]:
+    """Every schema error of the document, as (where, path, sentence), in document order."""
+    if conforms(root):
+        return []  # the common case, without the cost (and the import) of jsonschema
+    by_path: dict[Path, list[Any]] = {}
+    unknown: set[Path] = set()
+    for error in validator().iter_errors(root):
+        path = tuple(error.absolute_path)
+        by_path.setdefault(path, []).append(error)
+        if error.validator == "additionalProperties":
+            known = error.schema.get("properties", {})
+            unknown.update((*path, key) for key in error.instance if key not in known)
+    found: list[Found] = []
+    seen: set[tuple[Path, str]] = set()
+    for path, errors in by_path.items():
+        if is_secret_param(root, path):
+            continue  # the secret check words these (and never echoes the value)
+        if any(path[: len(u)] == u for u in unknown):
+            continue  # an unknown key is one problem, not also its value's
+        if any(e.validator == "type" for e in errors):
+            errors = [e for e in errors if e.validator == "type"][:1]
+        for error in errors:
+            for where, at, sentence in _translate(root, path, error):
+                if (at, sentence) not in seen:
+                    seen.add((at, sentence))
+                    found.append((where, at, sentence))
+    return found
+
+
+ADDRESS = re.compile(r"[a-z][a-z0-9_-]{0,62}")
+SANDBOX = re.compile(r"[a-z0-9][a-z0-9-]{0,255}")
+ENV_REFERENCE = re.compile(r"\$\{env:[A-Za-z_][A-Za-z0-9_]*\}")
+TEXT = re.compile(r"(?:[^$]|\$\$\{|\$(?!\{)|\$\{env:[A-Za-z_][A-Za-z0-9_]*\})*", re.DOTALL)
+_TOP_KEYS = frozenset({"version", "sandbox", "connections"})
+_CONNECTION_KEYS = frozenset({"type", "name", "description", "protect", "auth"})
+_AUTH_KEYS = frozenset({"specName", "params"})
+
+
+def conforms(root: Any) -> bool:
+    """True when the document certainly satisfies the schema; a fast, strict subset of it.
+
+    jsonschema costs about 0.2 ms per connection, too much for 5000 of them on every plan, so
+    valid documents are recognised here and only the others go through the schema (which then
+    words the errors). The test suite checks that this never accepts what the schema refuses.
+    """
+    if not isinstance(root, dict) or not root.keys() <= _TOP_KEYS:
+        return False
+    version = root.get("version")
+    if type(version) is not int or version != 1:
+        return False
+    if "sandbox" in root and not _matches(SANDBOX, root["sandbox"]):
+        return False
+    connections = root.get("connections")
+    if not isinstance(connections, dict) or not connections:
+        return False
+    registry = kinds.registry()
+    for address, connection in connections.items():
+        if not isinstance(address, str) or not ADDRESS.fullmatch(address):
+            return False
+        if not isinstance(connection, dict) or not connection.keys() <= _CONNECTION_KEYS:
+            return False
+        kind = registry.get(connection.get("type"))  # type: ignore[arg-type]
+        name = connection.get("name")
+        if kind is None or not _matches(TEXT, name) or not name:
+            return False
+        if "description" in connection and not _matches(TEXT, connection["description"]):
+            return False
+        if "protect" in connection and not isinstance(connection["protect"], bool):
+            return False
+        auth = connection.get("auth")
+        if not isinstance(auth, dict) or auth.keys() != _AUTH_KEYS:
+            return False
+        spec = kind.auth_specs.get(auth["specName"]) if isinstance(auth["specName"], str) else None
+        params = auth["params"]
+        if spec is None or not isinstance(params, dict):
+            return False
+        if not spec.required <= params.keys() <= spec.params:
+            return False
+        for key, value in params.items():
+            if not _matches(ENV_REFERENCE if key in spec.secret else TEXT, value):
+                return False
+    return True
+
+
+def _matches(pattern: re.Pattern[str], value: Any) -> bool:
+    return isinstance(value, str) and pattern.fullmatch(value) is not None
+
+
+# -- locating -------------------------------------------------------------------------------
+
+
+def value_at(root: Any, path: Path) -> Any:
+    node = root
+    for part in path:
+        node = node[part]
+    return node
+
+
+def spot_of(root: MDict, path: Path) -> tuple[Pos, Pos, str | None]:
+    """(key position, value position, raw scalar text) of the value at `path`."""
+    if not path:
+        return root.start, root.start, None
+    parent = value_at(root, path[:-1])
+    spot = parent.spots[path[-1]]
+    return spot.key, spot.value, spot.raw
+
+
+def _container_pos(root: MDict, path: Path) -> Pos:
+    # A missing key is reported where its parent's key is (the line a reader looks at).
+    return spot_of(root, path)[0] if path else root.start
+
+
+# -- wording --------------------------------------------------------------------------------
+
+
+def describe(value: Any, raw: str | None) -> str:
+    """How a YAML value reads in a sentence: 'the number 12', 'true', 'a list', ..."""
+    if value is None:
+        return "empty"
+    if isinstance(value, bool):
+        word = "true" if value else "false"
+        if raw is not None and raw.lower() in _BOOL_WORDS:
+            return f"{raw} (which YAML reads as {word})"
+        return word
+    if isinstance(value, (int, float)):
+        return f"the number {raw if raw is not None else value}"
+    if isinstance(value, str):
+        shown = value if len(value) <= 40 else value[:37] + "..."
+        return f'the text "{shown}"'
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        return f"the date {raw if raw is not None else value}"
+    if isinstance(value, MList):
+        return "a list"
+    if isinstance(value, MDict):
+        return "a mapping"
+    return f"a {type(value).__name__}"
+
+
+def _kind_of(root: MDict, path: Path) -> Any:
+    if len(path) < 2 or path[0] != "connections":
+        return None
+    connections = root.get("connections")
+    connection = connections.get(path[1]) if isinstance(connections, dict) else None
+    if not isinstance(connection, dict) or not isinstance(connection.get("type"), str):
+        return None
+    return kinds.registry().get(connection["type"])
+
+
+def _auth_spec_of(root: MDict, path: Path) -> Any:
+    kind = _kind_of(root, path)
+    if kind is None:
+        return None
+    auth = root["connections"][path[1]].get("auth")
+    if not isinstance(auth, dict) or not isinstance(auth.get("specName"), str):
+        return None
+    return kind.auth_specs.get(auth["specName"])
+
+
+def is_secret_param(root: MDict, path: Path) -> bool:
+    """True for a secret auth param. When the auth spec is unknown, any param that is secret
+    somewhere (or is named like a secret) counts, so no message ever echoes its value."""
+    if len(path) != 5 or path[2:4] != ("auth", "params"):
+        return False
+    spec = _auth_spec_of(root, path)
+    if spec is not None:
+        return path[4] in spec.secret
+    key = str(path[4])
+    if is_secret_key(key):
+        return True
+    return any(key in a.secret for k in kinds.registry().values() for a in k.auth_specs.values())
+
+
+def _known_types() -> str:
+    return ", ".join(sorted(kinds.registry()))
+
+
+def _quoted_list(names: Iterable[str]) -> str:
+    return ", ".join(f"'{n}'" for n in sorted(names))
+
+
+def _did_you_mean(word: str, options: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _missing_hint(root: MDict, path: Path, key: str) -> str:
+    if path == ():
+        return {
+            "version": "add 'version: 1' at the top of the file",
+            "connections": "declare the connections under a 'connections:' mapping",
+        }.get(key, "add it")
+    last = path[-1]
+    if len(path) == 2 and path[0] == "connections":
+        return {
+            "type": f"add the kind of connection, e.g. 'type: amazon-s3' (known: {_known_types()})",
+            "name": "add the connection's name as it should appear in AEP",
+            "auth": "add an 'auth:' mapping with 'specName' and 'params'",
+        }.get(key, "add it")
+    if last == "auth":
+        kind = _kind_of(root, path)
+        if key == "specName" and kind is not None:
+            return f"add one of: {_quoted_list(kind.auth_specs)}"
+        return "add it under 'auth:'"
+    if last == "params":
+        spec = _auth_spec_of(root, path)
+        if spec is not None:
+            return f"'{spec.name}' needs {_and_list(spec.required)}"
+    return "add it"
+
+
+def _and_list(names: Iterable[str]) -> str:
+    items = sorted(names)
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _version_sentence(value: Any, raw: str | None) -> str:
+    if value is None:
+        return "is empty; write 'version: 1'."
+    if isinstance(value, str):
+        return f"must be 1, not {describe(value, raw)}; write 'version: 1' without quotes."
+    return f"must be 1, not {raw if raw is not None else value}; this provisioner reads version 1 manifests."
+
+
+def _type_sentence(root: MDict, path: Path, expected: Any, value: Any, raw: str | None) -> str:
+    if path == ("version",):
+        return _version_sentence(value, raw)
+    if path == ("connections",) and (value is None or isinstance(value, MDict)):
+        return "is empty; declare at least one connection under it."
+    wanted = expected if isinstance(expected, str) else expected[0]
+    if value is None:
+        if path[-1] == "name":
+            return "is empty; give the connection's name as it should appear in AEP."
+        return f"is empty; write {_EXPECTED.get(wanted, wanted)} here, or remove the line."
+    if wanted == "string":
+        if isinstance(value, (MDict, MList)):
+            return f"must be text, not {describe(value, raw)}."
+        shown = raw if raw is not None else str(value)
+        return f'must be text, not {describe(value, raw)}; put it in quotes: "{shown}".'
+    if wanted == "boolean" and isinstance(value, str):
+        return f"must be true or false, not {describe(value, raw)}; write true or false without quotes."
+    return f"must be {_EXPECTED.get(wanted, wanted)}, not {describe(value, raw)}."
+
+
+_EXPECTED = {
+    "string": "text",
+    "boolean": "true or false",
+    "object": "a mapping of keys to values",
+    "array": "a list",
+    "integer": "a whole number",
+    "number": "a number",
+}
+
+
+def _translate(root: MDict, path: Path, error: Any) -> list[Found]:
+    handler = _HANDLERS.get(error.validator, _fallback)
+    return handler(root, path, error)
+
+
+def _on_type(root: MDict, path: Path, error: Any) -> list[Found]:
+    _, where, raw = spot_of(root, path)
+    return [(where, path, _type_sentence(root, path, error.validator_value, error.instance, raw))]
+
+
+def _on_required(root: MDict, path: Path, error: Any) -> list[Found]:
+    where = _container_pos(root, path)
+    return [
+        (where, (*path, key), f"is missing; {_missing_hint(root, path, key)}.")
+        for key in error.validator_value
+        if key not in error.instance
+    ]
+
+
+def _on_additional(root: MDict, path: Path, error: Any) -> list[Found]:
+    allowed = sorted(error.schema.get("properties", {}))
+    found: list[Found] = []
+    for key in error.instance:
+        if key in allowed:
+            continue
+        where = spot_of(root, (*path, key))[0]
+        if path and path[-1] == "params":
+            spec = _auth_spec_of(root, path)
+            owner = f" for '{spec.name}'" if spec is not None else ""
+            sentence = (
+                f"unknown parameter '{key}'{owner}{_did_you_mean(key, allowed)}; "
+                f"the parameters allowed are {', '.join(allowed)}."
+            )
+        else:
+            sentence = (
+                f"unknown key '{key}'{_did_you_mean(key, allowed)}; "
+                f"the keys allowed here are {', '.join(allowed)}."
+            )
+        found.append((where, (*path, key), sentence))
+    return found
+
+
+def _on_const(root: MDict, path: Path, error: Any) -> list[Found]:
+    _, where, raw = spot_of(root, path)
+    if path == ("version",):
+        return [(where, path, _version_sentence(error.instance, raw))]
+    return _fallback(root, path, error)
+
+
+def _on_enum(root: MDict, path: Path, error: Any) -> list[Found]:
+    _, where, raw = spot_of(root, path)
+    value = error.instance
+    if path[-1] == "type":
+        sentence = (
+            f"unknown type '{value}'{_did_you_mean(str(value), kinds.registry())}; "
+            f"the known types are: {_known_types()}."
+        )
+        return [(where, path, sentence)]
+    if path[-1] == "specName":
+        kind = _kind_of(root, path)
+        names = list(kind.auth_specs) if kind is not None else list(error.validator_value)
+        title = f" for {kind.name}" if kind is not None else ""
+        sentence = (
+            f"unknown auth spec '{value}'{title}{_did_you_mean(str(value), names)}; "
+            f"use one of: {_quoted_list(names)}."
+        )
+        return [(where, path, sentence)]
+    return _fallback(root, path, error)
+
+
+def _on_pattern(root: MDict, path: Path, error: Any) -> list[Found]:
+    if "propertyNames" in error.absolute_schema_path and path == ("connections",):
+        address = error.instance
+        where = spot_of(root, (*path, address))[0]
+        sentence = (
+            f"'{address}' is not a valid address; use 1 to 63 lowercase letters, digits, "
+            "'-' or '_', starting with a letter."
+        )
+        return [(where, (*path, address), sentence)]
+    if path == ("sandbox",):
+        _, where, _ = spot_of(root, path)
+        sentence = (
+            f"'{error.instance}' is not a valid sandbox name; write the sandbox's all-lowercase "
+            "name (letters, digits and '-'), e.g. prod."
+        )
+        return [(where, path, sentence)]
+    return []  # text with a malformed ${env:...}: the reference check words it
+
+
+def _on_min_length(root: MDict, path: Path, error: Any) -> list[Found]:
+    _, where, _ = spot_of(root, path)
+    if path[-1] == "name":
+        return [(where, path, "is empty; give the connection's name as it should appear in AEP.")]
+    return [(where, path, "must not be empty.")]
+
+
+def _on_min_properties(root: MDict, path: Path, error: Any) -> list[Found]:
+    _, where, _ = spot_of(root, path)
+    if path == ("connections",):
+        return [(where, path, "is empty; declare at least one connection under it.")]
+    return [(where, path, "must not be empty.")]
+
+
+def _fallback(root: MDict, path: Path, error: Any) -> list[Found]:
+    _, where, _ = spot_of(root, path)
+    return [
+        (
+            where,
+            path,
+            f"does not match the manifest schema (rule '{error.validator}'); "
+            f"see schemas/{SCHEMA_NAME}.",
+        )
+    ]
+
+
+_HANDLERS: dict[str, Callable[[MDict, Path, Any], list[Found]]] = {
+    "type": _on_type,
+    "required": _on_required,
+    "additionalProperties": _on_additional,
+    "const": _on_const,
+    "enum": _on_enum,
+    "pattern": _on_pattern,
+    "minLength": _on_min_length,
+    "minProperties": _on_min_properties,
+}

@@ -1,0 +1,409 @@
+"""YAML text -> plain values that remember where each key and value was written.
+
+The tree is built from the parser's event stream, not with yaml.compose: libyaml's composer
+recurses in C (deep nesting crashes the interpreter), keeps the last of duplicate keys, and
+expands aliases without limit. Here nesting is capped, duplicate keys are problems, and aliases
+are shared, their expanded size counted so a "billion laughs" file is refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+from yaml.constructor import ConstructorError, SafeConstructor
+from yaml.resolver import Resolver
+
+MAX_DEPTH = 32
+MAX_ALIAS_NODES = 100_000  # values reached through aliases, counted as if written out
+
+_TAG = "tag:yaml.org,2002:"
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+Pos = tuple[int, int]  # 1-based line, column
+
+
+class MDict(dict[str, Any]):
+    """A mapping that knows where each entry was written (`spots[key]`) and where it starts."""
+
+    __slots__ = ("start", "spots")
+
+    def __init__(self, start: Pos) -> None:
+        super().__init__()
+        self.start = start
+        self.spots: dict[str, Spot] = {}
+
+
+class MList(list[Any]):
+    """A sequence that knows where each item was written."""
+
+    __slots__ = ("start", "spots")
+
+    def __init__(self, start: Pos) -> None:
+        super().__init__()
+        self.start = start
+        self.spots: list[Spot] = []
+
+
+@dataclass(frozen=True, slots=True)
+class Spot:
+    """Where one entry's key and value were written, and the value's source text if a scalar."""
+
+    key: Pos
+    value: Pos
+    raw: str | None
+
+
+@dataclass(frozen=True)
+class Tree:
+    """A parsed document: the root value (None for an empty file) and where it starts.
+
+    `complete` is False when parsing stopped early (a syntax error): the root is then partial.
+    """
+
+    root: Any
+    start: Pos
+    empty: bool
+    complete: bool
+
+
+@dataclass(frozen=True)
+class TreeProblem:
+    line: int
+    column: int
+    path: tuple[str | int, ...]
+    message: str
+
+
+class _Stop(Exception):
+    """Parsing of this file cannot go on; the problem is already recorded."""
+
+
+_NO_KEY = object()
+_SKIP = object()  # the next value belongs to a refused key: drop it
+_KEY_COLLECTION = object()  # a list or mapping is being used as a key
+_MERGE = object()
+
+
+class _Frame:
+    __slots__ = ("value", "anchor", "size", "key", "key_pos", "merges", "path")
+
+    def __init__(self, value: MDict | MList, anchor: str | None, path: tuple[str | int, ...]):
+        self.value = value
+        self.anchor = anchor
+        self.size = 1
+        self.key: object = _NO_KEY  # mappings: the key waiting for its value
+        self.key_pos: Pos = (0, 0)
+        self.merges: list[tuple[Any, Pos]] = []
+        self.path = path
+
+
+def _pos(mark: Any) -> Pos:
+    return (mark.line + 1, mark.column + 1)
+
+
+def _short_tag(tag: str) -> str:
+    return "!!" + tag[len(_TAG) :] if tag.startswith(_TAG) else tag
+
+
+class _Builder:
+    def __init__(self) -> None:
+        self.problems: list[TreeProblem] = []
+        self.stack: list[_Frame] = []
+        self.anchors: dict[str, tuple[Any, int, str | None]] = {}  # value, expanded size, raw
+        self.open_anchors: set[str] = set()
+        self.alias_nodes = 0
+        self.root: Any = None
+        self.root_pos: Pos = (1, 1)
+        self.has_root = False
+        self.documents = 0
+        self.resolver = Resolver()
+        self.constructor = SafeConstructor()
+
+    def problem(self, pos: Pos, path: tuple[str | int, ...], message: str) -> None:
+        self.problems.append(TreeProblem(pos[0], pos[1], path, message))
+
+    def path_here(self) -> tuple[str | int, ...]:
+        if not self.stack:
+            return ()
+        top = self.stack[-1]
+        if isinstance(top.value, MList):
+            return (*top.path, len(top.value))
+        if isinstance(top.key, str):
+            return (*top.path, top.key)
+        return top.path
+
+    # -- events ---------------------------------------------------------------------------
+
+    def feed(self, event: Any) -> None:
+        handler: Callable[[Any], None] | None = self._handlers.get(type(event))
+        if handler is not None:
+            handler(self, event)
+
+    def on_document(self, event: Any) -> None:
+        self.documents += 1
+        if self.documents > 1:
+            self.problem(
+                _pos(event.start_mark),
+                (),
+                "a second YAML document starts here; a manifest file holds one document, "
+                "so move it to a file of its own.",
+            )
+            raise _Stop
+
+    def on_scalar(self, event: Any) -> None:
+        pos = _pos(event.start_mark)
+        if self._expecting_key():
+            self._add_key(event.value, pos, plain=event.implicit[0] and event.tag is None)
+            if event.anchor:
+                self.anchors[event.anchor] = (event.value, 1, event.value)
+            return
+        value = self._scalar(event, pos)
+        if event.anchor:
+            self.anchors[event.anchor] = (value, 1, event.value)
+        self._add_value(value, pos, 1, event.value)
+
+    def on_alias(self, event: Any) -> None:
+        pos = _pos(event.start_mark)
+        name = event.anchor
+        if name in self.open_anchors:
+            self.problem(
+                pos,
+                self.path_here(),
+                f"the alias *{name} refers to a value that contains it; "
+                "a value cannot include itself, so write it out.",
+            )
+            raise _Stop
+        if name not in self.anchors:
+            self.problem(
+                pos,
+                self.path_here(),
+                f"the alias *{name} has no anchor &{name} before it; "
+                "define the anchor first or write the value out.",
+            )
+            value: Any = None
+            size, raw = 1, None
+        else:
+            value, size, raw = self.anchors[name]
+        self.alias_nodes += size
+        if self.alias_nodes > MAX_ALIAS_NODES:
+            self.problem(
+                pos,
+                self.path_here(),
+                f"the YAML aliases in this file expand to more than {MAX_ALIAS_NODES:,} values; "
+                "anchors and aliases are fine in moderation, so write the values out instead.",
+            )
+            raise _Stop
+        if self._expecting_key():
+            if isinstance(value, (MDict, MList)):
+                self._bad_key(pos)
+            else:
+                self._add_key(raw if raw is not None else "", pos, plain=False)
+            return
+        self._add_value(value, pos, size, raw)
+
+    def on_collection_start(self, event: Any) -> None:
+        pos = _pos(event.start_mark)
+        path = self.path_here()
+        if len(self.stack) >= MAX_DEPTH:
+            self.problem(
+                pos,
+                path,
+                f"the document nests deeper than {MAX_DEPTH} levels; "
+                "a manifest needs far fewer, so flatten it.",
+            )
+            raise _Stop
+        if event.tag not in (None, "!", _TAG + "map", _TAG + "seq"):
+            self._bad_tag(pos, path, event.tag)
+        value: MDict | MList = (
+            MDict(pos) if isinstance(event, yaml.MappingStartEvent) else MList(pos)
+        )
+        if self._expecting_key():
+            self._bad_key(pos)
+            self.stack[-1].key = _KEY_COLLECTION
+            path = (*path, "?")
+        if event.anchor:
+            self.open_anchors.add(event.anchor)
+        self.stack.append(_Frame(value, event.anchor, path))
+
+    def on_collection_end(self, event: Any) -> None:
+        frame = self.stack.pop()
+        value = frame.value
+        if isinstance(value, MDict):
+            self._merge(frame)
+        if frame.anchor:
+            self.open_anchors.discard(frame.anchor)
+            self.anchors[frame.anchor] = (value, frame.size, None)
+        self._add_value(value, value.start, frame.size, None)
+
+    _handlers: dict[type, Callable[[_Builder, Any], None]] = {
+        yaml.DocumentStartEvent: on_document,
+        yaml.ScalarEvent: on_scalar,
+        yaml.AliasEvent: on_alias,
+        yaml.MappingStartEvent: on_collection_start,
+        yaml.SequenceStartEvent: on_collection_start,
+        yaml.MappingEndEvent: on_collection_end,
+        yaml.SequenceEndEvent: on_collection_end,
+    }
+
+    # -- building -------------------------------------------------------------------------
+
+    def _expecting_key(self) -> bool:
+        if not self.stack:
+            return False
+        top = self.stack[-1]
+        return isinstance(top.value, MDict) and top.key is _NO_KEY
+
+    def _bad_key(self, pos: Pos) -> None:
+        self.problem(
+            pos,
+            self.stack[-1].path,
+            "a key must be plain text, not a list or a mapping; write a name before the colon.",
+        )
+        self.stack[-1].key = _SKIP
+
+    def _bad_tag(self, pos: Pos, path: tuple[str | int, ...], tag: str) -> None:
+        self.problem(
+            pos,
+            path,
+            f"the YAML tag {_short_tag(tag)} is not supported in a manifest; remove it.",
+        )
+
+    def _add_key(self, key: str, pos: Pos, *, plain: bool) -> None:
+        top = self.stack[-1]
+        assert isinstance(top.value, MDict)
+        if plain and key == "<<":
+            top.key = _MERGE
+            top.key_pos = pos
+            return
+        if key in top.value:
+            first = top.value.spots[key].key
+            self.problem(
+                pos,
+                (*top.path, key),
+                f"the key '{key}' appears twice in this mapping (also at line {first[0]}); "
+                "YAML would silently keep only the last one, so remove or rename one of them.",
+            )
+            top.key = _SKIP
+            return
+        top.key = key
+        top.key_pos = pos
+
+    def _add_value(self, value: Any, pos: Pos, size: int, raw: str | None) -> None:
+        if not self.stack:
+            self.root, self.root_pos, self.has_root = value, pos, True
+            return
+        top = self.stack[-1]
+        top.size += size
+        if isinstance(top.value, MList):
+            top.value.append(value)
+            top.value.spots.append(Spot(pos, pos, raw))
+            return
+        key = top.key
+        top.key = _NO_KEY
+        if key is _KEY_COLLECTION:
+            top.key = _SKIP
+        elif key is _MERGE:
+            top.merges.append((value, pos))
+        elif isinstance(key, str):
+            top.value[key] = value
+            top.value.spots[key] = Spot(top.key_pos, pos, raw)
+
+    def _merge(self, frame: _Frame) -> None:
+        # YAML merge keys: keys written in the mapping win, then earlier sources over later.
+        target = frame.value
+        assert isinstance(target, MDict)
+        for source, pos in frame.merges:
+            sources = source if isinstance(source, MList) else [source]
+            if not all(isinstance(s, MDict) for s in sources):
+                self.problem(
+                    pos,
+                    (*frame.path, "<<"),
+                    "a merge key (<<) must be followed by a mapping or a list of mappings, "
+                    "usually an alias such as *defaults.",
+                )
+                continue
+            for s in sources:
+                for key, value in s.items():
+                    if key not in target:
+                        target[key] = value
+                        target.spots[key] = s.spots[key]
+
+    def _scalar(self, event: Any, pos: Pos) -> Any:
+        tag = event.tag
+        text = event.value
+        if tag is None:
+            if not event.implicit[0]:
+                return text  # quoted
+            tag = self.resolver.resolve(yaml.ScalarNode, text, (True, False))
+            if tag in (_TAG + "merge", _TAG + "value"):
+                return text  # a plain "<<" or "=" written as a value is just text
+        elif tag == "!":
+            return text
+        if tag == _TAG + "str":
+            return text
+        if tag == _TAG + "null":
+            return None
+        if tag not in (_TAG + "int", _TAG + "float", _TAG + "bool", _TAG + "timestamp"):
+            self._bad_tag(pos, self.path_here(), tag)
+            return text
+        try:
+            return self.constructor.construct_object(yaml.ScalarNode(tag, text), deep=True)
+        except (ConstructorError, ValueError, KeyError, OverflowError):
+            self.problem(
+                pos,
+                self.path_here(),
+                f"'{text}' cannot be read as {_short_tag(tag)}; fix the value or remove the tag.",
+            )
+            return text
+
+
+def parse(text: str) -> tuple[Tree, list[TreeProblem]]:
+    """Parse one YAML document; problems never raise (they are returned with their place)."""
+    builder = _Builder()
+    complete = False
+    try:
+        for event in yaml.parse(text, Loader=_LOADER):
+            builder.feed(event)
+        complete = True
+    except _Stop:
+        pass
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        pos = _pos(mark) if mark is not None else (1, 1)
+        builder.problems.append(TreeProblem(pos[0], pos[1], (), _syntax_message(exc)))
+    except yaml.reader.ReaderError as exc:
+        before = text[: exc.position]
+        line = before.count("\n") + 1
+        column = len(before) - (before.rfind("\n") + 1) + 1
+        builder.problems.append(
+            TreeProblem(
+                line,
+                column,
+                (),
+                f"the file contains the control character U+{exc.character:04X}, which YAML "
+                "does not allow; remove it.",
+            )
+        )
+    except yaml.YAMLError as exc:  # any other parser complaint still becomes one sentence
+        builder.problems.append(TreeProblem(1, 1, (), f"the file is not valid YAML ({exc})."))
+    return (
+        Tree(
+            builder.root,
+            builder.root_pos,
+            empty=not builder.has_root or builder.root is None,
+            complete=complete,
+        ),
+        builder.problems,
+    )
+
+
+def _syntax_message(exc: yaml.MarkedYAMLError) -> str:
+    problem = (exc.problem or "").strip()
+    context = (exc.context or "").strip()
+    if context and exc.context_mark is not None and exc.context_mark != exc.problem_mark:
+        context = f"{context} at line {exc.context_mark.line + 1}"
+    detail = f"{problem} ({context})" if context and problem else problem or context
+    return f"this is not valid YAML: {detail}; fix the syntax here."
