@@ -69,9 +69,13 @@ def lock_path(state_path: str | Path) -> Path:
 
 
 def unlock_command(state_path: str | Path) -> str:
+    """The force-unlock command line for this state, to quote inside '...' in a message."""
     name = str(state_path)
-    suffix = "" if name == DEFAULT_STATE else f" --state {shlex.quote(name)}"
-    return f"provisioner force-unlock{suffix}"
+    if name == DEFAULT_STATE:
+        return "provisioner force-unlock"
+    if shlex.quote(name) != name:  # double quotes: the message already wraps it in single ones
+        name = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return f"provisioner force-unlock --state {name}"
 
 
 def _parse(text: str) -> LockInfo:
