@@ -1,10 +1,8 @@
-"""`provisioner show [--json]`: print the state (saved plans come later)."""
+"""`provisioner show [PLANFILE] [--json]`: print the state, or a saved plan (render.outputs)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
-
-from provisioner.errors import UsageError
 
 if TYPE_CHECKING:
     from provisioner.console import Console
