@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import glob
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -26,6 +28,17 @@ def write_all(fd: int, data: bytes) -> None:
     while view:
         written = os.write(fd, view)
         view = view[written:]
+
+
+def sweep_temp_files(path: Path, alive: Callable[[int], bool]) -> None:
+    """Remove temp files of `path` (and its companions) left by processes killed mid-write."""
+    for tmp in path.parent.glob(f".{glob.escape(path.name)}*.tmp"):
+        try:
+            pid = int(tmp.name[: -len(".tmp")].rsplit(".", 2)[-2])
+        except (ValueError, IndexError):
+            continue
+        if not alive(pid):
+            tmp.unlink(missing_ok=True)
 
 
 def atomic_write(path: Path, data: bytes) -> None:

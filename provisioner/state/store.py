@@ -10,7 +10,7 @@ from pathlib import Path
 from provisioner.errors import StateError
 from provisioner.state import codec, journal
 from provisioner.state import lock as locking
-from provisioner.state.files import atomic_write, fsync_dir
+from provisioner.state.files import atomic_write, fsync_dir, sweep_temp_files
 from provisioner.state.journal import StateWriter
 from provisioner.state.lock import LockInfo
 from provisioner.state.model import FORMAT_VERSION, State
@@ -186,6 +186,7 @@ class StateStore:
                 "version is unchanged"
             ) from None
         self._drop_journal(state)
+        sweep_temp_files(self.path, locking.pid_alive)
         return saved
 
     def _check_base(self, current: bytes, state: State) -> None:

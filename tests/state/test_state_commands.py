@@ -34,9 +34,7 @@ def saved() -> State:
 def test_state_list_prints_one_resource_per_line_in_a_stable_order(saved: State, cli: Any) -> None:
     result = cli("state", "list")
     assert (result.code, result.err) == (0, "")
-    assert result.out == (
-        "dev/shared   id-dev-s\nprod/conn-1  id-prod-1\nprod/shared  id-prod-s\n"
-    )
+    assert result.out == ("dev/shared   id-dev-s\nprod/conn-1  id-prod-1\nprod/shared  id-prod-s\n")
     assert cli("state", "list", "--sandbox", "dev").out == "dev/shared  id-dev-s\n"
     assert cli("state", "list", "--sandbox", "stage").out == ""
 

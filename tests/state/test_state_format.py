@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 from state_helpers import ORG, SENTINEL, assert_no_sentinel, make_entry, state_with
@@ -195,3 +196,19 @@ def test_no_secret_reaches_the_state_or_its_backup(tmp_path: Path) -> None:
     state = store.save(state_with(store.load(), 3))
     store.save(state.with_entry(make_entry(7, salt=state.salt)))
     assert_no_sentinel(tmp_path)
+
+
+def test_temp_files_of_killed_writers_are_swept_on_save(spawn: Any) -> None:
+    dead = spawn("pass")
+    dead.wait(timeout=30)
+    leftovers = [
+        Path(f".provisioner.state.json.{dead.pid}.0a1b2c3d.tmp"),
+        Path(f".provisioner.state.json.backup.{dead.pid}.0a1b2c3d.tmp"),
+    ]
+    live = Path(f".provisioner.state.json.{os.getpid()}.0a1b2c3d.tmp")
+    for path in [*leftovers, live]:
+        path.write_text("{")
+    store = StateStore("provisioner.state.json")
+    store.save(state_with(store.load(), 1))
+    assert [p.exists() for p in leftovers] == [False, False]
+    assert live.exists()
