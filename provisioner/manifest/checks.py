@@ -119,9 +119,9 @@ class _FileCheck:
                     return Secret(self.environ[name])
                 self.unset(where, path, name)
                 return Secret(value)
-            if value.startswith("${"):
-                _, malformed = references.parse(value)
-                if malformed:
+            parts, malformed = references.parse(value)
+            if value.startswith("${") or any(isinstance(p, references.Reference) for p in parts):
+                if malformed and value.startswith("${"):
                     for bad in malformed:
                         self.problem(where, path, bad.reason + ".")
                     return None

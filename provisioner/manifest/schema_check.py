@@ -263,9 +263,7 @@ def _type_sentence(root: MDict, path: Path, expected: Any, value: Any, raw: str 
         return "is empty; declare at least one connection under it."
     wanted = expected if isinstance(expected, str) else expected[0]
     if value is None:
-        if path[-1] == "name":
-            return "is empty; give the connection's name as it should appear in AEP."
-        return f"is empty; write {_EXPECTED.get(wanted, wanted)} here, or remove the line."
+        return _empty_sentence(path, wanted)
     if wanted == "string":
         if isinstance(value, (MDict, MList)):
             return f"must be text, not {describe(value, raw)}."
@@ -274,6 +272,21 @@ def _type_sentence(root: MDict, path: Path, expected: Any, value: Any, raw: str 
     if wanted == "boolean" and isinstance(value, str):
         return f"must be true or false, not {describe(value, raw)}; write true or false without quotes."
     return f"must be {_EXPECTED.get(wanted, wanted)}, not {describe(value, raw)}."
+
+
+def _empty_sentence(path: Path, wanted: str) -> str:
+    if len(path) == 2 and path[0] == "connections":
+        return "is empty; write the connection's type, name and auth under it."
+    hint = {
+        "name": "give the connection's name as it should appear in AEP",
+        "auth": "write its 'specName' and 'params' under it",
+        "params": "write the auth spec's parameters under it",
+        "specName": "write the auth spec's name, e.g. Access Key",
+        "type": f"write the kind of connection, e.g. amazon-s3 (known: {_known_types()})",
+    }.get(str(path[-1]))
+    if hint and len(path) >= 3:
+        return f"is empty; {hint}."
+    return f"is empty, but it must be {_EXPECTED.get(wanted, wanted)}."
 
 
 _EXPECTED = {

@@ -183,10 +183,8 @@ class _Builder:
                 f"the alias *{name} has no anchor &{name} before it; "
                 "define the anchor first or write the value out.",
             )
-            value: Any = None
-            size, raw = 1, None
-        else:
-            value, size, raw = self.anchors[name]
+            raise _Stop
+        value, size, raw = self.anchors[name]
         self.alias_nodes += size
         if self.alias_nodes > MAX_ALIAS_NODES:
             self.problem(
