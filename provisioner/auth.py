@@ -9,7 +9,7 @@ from collections.abc import Callable
 import requests
 
 from provisioner.config import Settings
-from provisioner.errors import ApiError, ConfigError
+from provisioner.errors import ApiError, AuthError, ConfigError
 from provisioner.http.call import Call
 from provisioner.http.retry import Mode, RetryPolicy
 from provisioner.http.sender import Sender
@@ -48,6 +48,7 @@ class TokenProvider:
         self._lock = threading.Lock()
         self._token: Secret | None = settings.access_token
         self._renew_at = float("inf")
+        self._refused: AuthError | None = None
         self.exchanges = 0  # token requests sent to IMS, for tests and benchmarks
 
     @property
@@ -57,8 +58,15 @@ class TokenProvider:
 
     def token(self) -> Secret:
         with self._lock:
+            if self._refused is not None:
+                # IMS said no: the lanes waiting behind the first one need not each ask again.
+                raise self._refused
             if self._token is None or self._clock() >= self._renew_at:
-                self._token = self._exchange()
+                try:
+                    self._token = self._exchange()
+                except AuthError as exc:
+                    self._refused = exc
+                    raise
             return self._token
 
     def invalidate(self, token: Secret) -> None:

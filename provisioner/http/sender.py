@@ -136,10 +136,10 @@ class Sender:
                 token = tokens.token()
                 headers["Authorization"] = f"Bearer {token.reveal()}"
                 sensitive = (*sensitive, token.reveal())
+            sent_at = self._clock()
             outcome = self._once(call, headers)
-            httplog.attempt(
-                call, attempts, headers, outcome, (self._clock() - start) * 1000, sensitive
-            )
+            elapsed_ms = (self._clock() - sent_at) * 1000
+            httplog.attempt(call, attempts, headers, outcome, elapsed_ms, sensitive)
             retry_after: float | None = None
             if isinstance(outcome, requests.Response):
                 status = outcome.status_code

@@ -140,3 +140,35 @@ def test_invalidate_only_drops_the_token_it_is_given(emulator):
         assert tokens.token() == first and tokens.exchanges == 1
         tokens.invalidate(first)
         assert tokens.token() != first and tokens.exchanges == 2
+
+
+def test_ten_lanes_refused_by_ims_ask_it_once(emulator_factory, make_client, tmp_path):
+    clients = tmp_path / "clients.json"
+    clients.write_text(json.dumps({CLIENT_ID: {"secret": "the-right-one", "org": ORG_ID}}))
+    emu = emulator_factory(clients_file=str(clients))
+    client = make_client(emu.url)
+
+    def lane(n: int) -> str:
+        try:
+            client.get_connection("prod", f"id-{n}")
+        except AuthError as exc:
+            return str(exc)
+        return "no error"
+
+    with ThreadPoolExecutor(10) as pool:
+        outcomes = set(pool.map(lane, range(10)))
+    assert len(outcomes) == 1 and next(iter(outcomes)).startswith("IMS refused")
+    assert client.requests_sent == 1
+
+
+def test_a_token_of_another_org_is_a_clear_403(emulator_factory, make_client, tmp_path):
+    clients = tmp_path / "clients.json"
+    clients.write_text(json.dumps({CLIENT_ID: {"secret": CLIENT_SECRET, "org": "OTHER@AdobeOrg"}}))
+    emu = emulator_factory(clients_file=str(clients))
+    client = make_client(emu.url)
+    with pytest.raises(AuthError) as info:
+        list(client.list_connections("prod"))
+    message = str(info.value)
+    assert message.startswith("Flow Service refused GET /connections (403")
+    assert "403025" in message and f"AEP_ORG_ID={ORG_ID}" in message
+    assert info.value.status == 403
