@@ -281,3 +281,18 @@ def test_a_journal_ahead_of_a_restored_backup_is_refused(spawn: Any) -> None:
         "provisioner.state.json is at serial 1 (restored from a backup?); restore the newer "
         "state, or move the journal away (plan then adopts those connections by name)"
     )
+
+
+def test_reading_commands_see_a_crashed_apply_without_writing(spawn: Any, cli: Any) -> None:
+    reported = run_child_and_kill(spawn, after=30)
+    journal_before = JOURNAL.read_bytes()
+    listed = cli("state", "list")
+    assert listed.code == 0
+    assert {line.split()[0] for line in listed.out.splitlines()} in [
+        {f"prod/{a}" for a in addresses} for addresses in possible_after(reported)
+    ]
+    shown = cli("show")
+    assert shown.out.splitlines()[0].endswith(
+        "resources (includes an interrupted apply's journal, saved by the next run)"
+    )
+    assert JOURNAL.read_bytes() == journal_before and not STATE.exists()
