@@ -12,6 +12,8 @@ from provisioner.render.text import when
 # GitHub refuses a comment body over 65,536 characters; stay under 65,535 counted in UTF-8 bytes
 # (never fewer than characters), with room to spare for a bot's own header.
 LIMIT = 65_535
+# A hidden first line, so a workflow can find and update its earlier comment.
+MARKER = "<!-- provisioner-plan -->"
 TITLE = "### provisioner plan"
 
 _LABEL = {
@@ -128,7 +130,7 @@ def _summary(plan: Plan) -> str:
 def render(plan: Plan, *, limit: int = LIMIT) -> str:
     """The whole comment, at most `limit` bytes; cut details (then rows) and say so if needed."""
     shown = [c for c in plan.changes if c.is_change or c.drift is not None]
-    head = [TITLE, ""]
+    head = [MARKER, TITLE, ""]
     if not plan.has_changes:
         head += ["**No changes.** The connections match the manifests and the state.", ""]
     else:

@@ -1,0 +1,44 @@
+"""Fixtures for the pipeline tests: a subprocess CLI that finds this checkout, an emulator-backed env."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+SECRET = "pipeline-secret-Value-123"
+
+
+def subprocess_env(**extra: str) -> dict[str, str]:
+    """The test's environment (already stripped of real credentials), able to import this checkout."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)
+    env.update(extra)
+    return env
+
+
+@pytest.fixture
+def run_cli() -> Callable[..., subprocess.CompletedProcess[str]]:
+    """`provisioner ARGS` as a real subprocess of this checkout, in the current directory."""
+
+    def run(*argv: str, env: dict[str, str] | None = None, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "provisioner", *argv],
+            capture_output=True, text=True, timeout=120, env=env or subprocess_env(), **kwargs,
+        )
+
+    return run
+
+
+@pytest.fixture
+def env(aep_env: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """AEP_* pointing at a fresh emulator, and the S3 credentials the test manifests reference."""
+    monkeypatch.setenv("TEST_S3_KEY", "AKIAPIPELINEKEY")
+    monkeypatch.setenv("TEST_S3_SECRET", SECRET)
+    return aep_env
