@@ -292,8 +292,23 @@ def _configure_logging(debug: bool) -> None:
     log.setLevel(logging.DEBUG)
 
 
+def _sigterm_as_interrupt() -> None:
+    """A pipeline that cancels a run sends SIGTERM: unwind like Ctrl-C (locks released,
+    the state journal folded in) instead of dying where we stand."""
+    import signal
+    import threading
+
+    def handler(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, handler)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    if argv is None:
+        _sigterm_as_interrupt()
     debug = "--debug" in args
     console = Console(no_color="--no-color" in args, debug=debug)
     try:

@@ -101,6 +101,9 @@ def cli_process() -> Callable[..., subprocess.CompletedProcess[str]]:
         kwargs.setdefault("capture_output", True)
         kwargs.setdefault("text", True)
         kwargs.setdefault("timeout", 120)
+        env = dict(kwargs.pop("env", None) or os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+        kwargs["env"] = env
         return subprocess.run([sys.executable, "-m", "provisioner", *argv], **kwargs)
 
     return run

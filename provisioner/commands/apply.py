@@ -26,6 +26,7 @@ def run(
     from provisioner.errors import UsageError
     from provisioner.render import text
     from provisioner.runtime import connect
+    from provisioner.commands.state import waiting
     from provisioner.state import StateStore
     from provisioner.workflow import load_manifests, make_plan
 
@@ -38,7 +39,7 @@ def run(
         paths, sandbox, emulator = list(saved.paths), saved.sandbox, emulator or saved.emulator
     manifests = load_manifests(paths, sandbox)
     store = StateStore(state)
-    with store.lock("apply", lock_timeout):
+    with store.lock("apply", lock_timeout, on_wait=waiting(console, lock_timeout)):
         current = store.load()
         with connect(emulator=emulator, pool_size=parallelism) as runtime:
             if saved is None:

@@ -23,10 +23,11 @@ def run(
     from provisioner.plan import Action, Change, Plan
     from provisioner.render import text
     from provisioner.runtime import connect
+    from provisioner.commands.state import waiting
     from provisioner.state import StateStore
 
     store = StateStore(state)
-    with store.lock("destroy", lock_timeout):
+    with store.lock("destroy", lock_timeout, on_wait=waiting(console, lock_timeout)):
         current = store.load()
         with connect(emulator=emulator, pool_size=parallelism) as runtime:
             org = runtime.settings.org_id

@@ -40,7 +40,7 @@ def run(
     target = res.sandbox or ""
     kind = kinds.get(res.kind)
     store = StateStore(state)
-    with store.lock("import", lock_timeout):
+    with store.lock("import", lock_timeout, on_wait=waiting(console, lock_timeout)):
         current = store.load()
         with connect(emulator=emulator) as runtime:
             org = runtime.settings.org_id

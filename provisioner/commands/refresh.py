@@ -20,11 +20,12 @@ def run(
     from provisioner.plan import Drift
     from provisioner.render.text import when
     from provisioner.runtime import connect, fetch_remote
+    from provisioner.commands.state import waiting
     from provisioner.state import StateStore
     from provisioner.commands._scope import scope_sandboxes
 
     store = StateStore(state)
-    with store.lock("refresh", lock_timeout):
+    with store.lock("refresh", lock_timeout, on_wait=waiting(console, lock_timeout)):
         current = store.load()
         with connect(emulator=emulator) as runtime:
             org = runtime.settings.org_id

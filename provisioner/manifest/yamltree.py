@@ -371,7 +371,10 @@ def parse(text: str) -> tuple[Tree, list[TreeProblem]]:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         pos = _pos(mark) if mark is not None else (1, 1)
-        builder.problems.append(TreeProblem(pos[0], pos[1], (), _syntax_message(exc)))
+        line = text.splitlines()[pos[0] - 1] if 0 < pos[0] <= len(text.splitlines()) else ""
+        builder.problems.append(
+            TreeProblem(pos[0], pos[1], (), _syntax_message(exc, flow_reference="${" in line))
+        )
     except yaml.reader.ReaderError as exc:
         before = text[: exc.position]
         line = before.count("\n") + 1
@@ -398,10 +401,16 @@ def parse(text: str) -> tuple[Tree, list[TreeProblem]]:
     )
 
 
-def _syntax_message(exc: yaml.MarkedYAMLError) -> str:
+def _syntax_message(exc: yaml.MarkedYAMLError, *, flow_reference: bool = False) -> str:
     problem = (exc.problem or "").strip()
     context = (exc.context or "").strip()
     if context and exc.context_mark is not None and exc.context_mark != exc.problem_mark:
         context = f"{context} at line {exc.context_mark.line + 1}"
     detail = f"{problem} ({context})" if context and problem else problem or context
+    if flow_reference and "flow" in context:
+        # The "}" of ${env:NAME} closes a {...} mapping: the commonest way to meet this error.
+        return (
+            f"this is not valid YAML: {detail}; inside {{...}} or [...] a value holding "
+            "${env:NAME} must be quoted: '${env:NAME}'."
+        )
     return f"this is not valid YAML: {detail}; fix the syntax here."

@@ -78,3 +78,20 @@ def test_backoff_grows_and_stays_under_the_cap(emulator_factory, make_client):
     assert len(sleeps) == 8
     for n, waited in enumerate(sleeps):  # full jitter: uniform(0, min(cap, 0.5 * 2**n))
         assert 0 <= waited <= min(3.0, 0.5 * 2**n)
+
+
+def test_a_shared_pacer_is_asked_before_every_flow_service_attempt(emulator_factory, make_client):
+    class CountingPacer:
+        def __init__(self) -> None:
+            self.acquired = 0
+
+        def acquire(self) -> None:
+            self.acquired += 1
+
+    emu = emulator_factory(fail_rate=1.0)
+    pacer = CountingPacer()
+    client = make_client(emu.url, sleep=Sleeps(), pacer=pacer, max_retries=2)
+    with pytest.raises(TransientError):
+        client.get_connection("prod", "x")
+    assert pacer.acquired == 3  # every attempt, retries included; the IMS exchange is not paced
+    assert client.requests_sent == 4
