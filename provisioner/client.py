@@ -86,7 +86,7 @@ class FlowServiceClient:
                 # Exact match, whatever the service's own matching rules are.
                 if name is None or item.get("name") == name:
                     yield item
-            href = None
+            href = _next_href(body)
             if href is None:
                 return
             path, params = self._follow(href, base)
@@ -134,7 +134,7 @@ class FlowServiceClient:
             Mode.WRITE,
             json=list(ops),
             # Exactly as received, quotes included: Flow Service compares the quoted form.
-            headers={"If-Match": etag.strip(chr(34))},
+            headers={"If-Match": etag},
             sensitive=_secrets_in(list(ops)),
         )
         return _etag(reply, self._json(reply))

@@ -157,7 +157,7 @@ class Sender:
                     raise error
                 if status != 429:  # a 429 is refused before any work; the rest may have worked
                     maybe_applied = True
-                if False:
+                if call.mode is Mode.CREATE and status != 429:
                     raise translate(outcome, call, attempts=attempts, maybe_applied=True)
                 if status in HONOURS_RETRY_AFTER:
                     retry_after = parse_retry_after(outcome.headers.get("Retry-After"))
