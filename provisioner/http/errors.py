@@ -236,8 +236,10 @@ def _from_exception(
             f"certificates: check {variable} and the system's CA certificates (REQUESTS_CA_BUNDLE)"
         )
     if not retryable_exception(exc):
+        configured = call.settings.ims_url if call.service == "IMS" else call.settings.platform_url
         return ApiError(
-            f"cannot send {call.label} to {origin} ({_scrubbed_reason(exc, call)}); check {variable}"
+            f"{variable}={configured!r} is not a usable URL ({_scrubbed_reason(exc, call)}); "
+            "give it as https://host"
         )
     if isinstance(exc, requests.exceptions.ConnectTimeout):
         what = f"could not connect to {origin} in time"
@@ -261,18 +263,23 @@ def _from_exception(
 
 
 def _reason(exc: BaseException) -> str:
-    """The innermost, shortest explanation of a requests/urllib3 exception."""
-    inner: BaseException | None = exc
-    for _ in range(5):
-        nxt = inner.args[0] if inner is not None and inner.args else None
-        if isinstance(nxt, MaxRetryError):
-            nxt = nxt.reason
-        if not isinstance(nxt, BaseException):
+    """The innermost explanation: requests -> urllib3 -> the OS error ("Connection refused")."""
+    inner = exc
+    for _ in range(8):
+        nxt: BaseException | None
+        if isinstance(inner, MaxRetryError):
+            nxt = inner.reason
+        else:
+            nxt = next((a for a in inner.args if isinstance(a, BaseException)), None)
+            nxt = nxt or inner.__cause__
+        if nxt is None:
             break
         inner = nxt
-    text = str(inner) if inner is not None else type(exc).__name__
-    text = text.rsplit(": ", 1)[-1] if ": " in text else text
-    return text.strip(" ()'\"") or type(exc).__name__
+    if isinstance(inner, OSError) and inner.strerror:
+        return inner.strerror
+    text = str(inner) or type(inner).__name__
+    # urllib3 prefixes "HTTPConnection(host=..., port=...): "; the host is said elsewhere.
+    return text.split("): ", 1)[-1].strip()
 
 
 def _scrubbed_reason(exc: BaseException, call: Call) -> str:

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import json
+import shutil
 import socket
+import ssl
+import subprocess
+import threading
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl
 
 import pytest
@@ -264,3 +269,28 @@ def test_a_success_body_that_is_not_json_is_an_api_error(seam, make_client):
     client = make_client(server.url)
     with pytest.raises(ApiError, match="not JSON"):
         client.get_connection("prod", "c1")
+
+
+def test_tls_is_always_verified(tmp_path, make_client):
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed to make a self-signed certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    try:
+        client = make_client(f"https://127.0.0.1:{server.server_address[1]}", sleep=Sleeps())
+        with pytest.raises(ApiError) as info:
+            client.get_connection("prod", "c1")
+        assert str(info.value).startswith("TLS verification failed for https://127.0.0.1:")
+        assert client.requests_sent == 1  # not retried: a bad certificate stays bad
+    finally:
+        server.shutdown()
+        server.server_close()
