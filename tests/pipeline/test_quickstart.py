@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-SECTION = re.compile(r"<!-- section:quickstart -->(.*?)<!-- /section:quickstart -->", re.S)
-FENCE = re.compile(r"^```(?:sh|bash|shell|console)[ \t]*\n(.*?)^```[ \t]*$", re.S | re.M)
+SECTION = re.compile(r"<!-- section:quickstart -->(.*?)<!-- /section:quickstart -->", re.DOTALL)
+FENCE = re.compile(r"^```(?:sh|bash|shell|console)[ \t]*\n(.*?)^```[ \t]*$", re.DOTALL | re.MULTILINE)
 
 
 def quickstart_script(readme: str) -> str:
@@ -28,7 +28,7 @@ def quickstart_script(readme: str) -> str:
     lines = []
     for block in blocks:
         for line in block.splitlines():
-            lines.append(line[2:] if line.startswith("$ ") else line)
+            lines.append(line.removeprefix("$ "))
     return "\n".join(lines) + "\n"
 
 
