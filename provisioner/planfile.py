@@ -177,6 +177,16 @@ def is_planfile(path: str | Path) -> bool:
     return isinstance(doc, dict) and doc.get("format") == MARKER
 
 
+def claims(path: str | Path) -> bool:
+    """True if `apply PATH` should treat PATH as a saved plan: one, or a file that is no manifest.
+
+    Manifests are *.yaml/*.yml, so any other file is read as a plan, and a damaged or foreign
+    file gets the plan reader's precise error rather than "not a manifest".
+    """
+    p = Path(path)
+    return is_planfile(p) or (p.is_file() and p.suffix.lower() not in (".yaml", ".yml"))
+
+
 class _Bad(Exception):
     pass
 

@@ -31,7 +31,7 @@ def run(
     from provisioner.workflow import load_manifests, make_plan
 
     saved, plan_path = None, ""
-    if len(paths) == 1 and planfile.is_planfile(paths[0]):
+    if len(paths) == 1 and planfile.claims(paths[0]):
         # A reviewed plan: re-read the manifests it names (for their secrets), no prompt.
         plan_path, saved = paths[0], planfile.load(paths[0])
         if sandbox and sandbox != saved.sandbox:
