@@ -139,3 +139,17 @@ def test_usage_errors_exit_1(run_cli: Any, argv: list[str], fragment: str) -> No
     assert fragment in r.stderr
     assert "Traceback" not in r.stderr
     assert r.stdout == ""
+
+
+def test_plan_is_coloured_on_a_terminal_only(tty_env: dict[str, str], tmp_path: Path, run_cli: Any) -> None:
+    from tests.aep import s3, write_manifest
+
+    write_manifest(tmp_path / "m.yaml", {"alpha": s3("Alpha")})
+    env = {**tty_env, "TEST_S3_KEY": "AKIATTY", "TEST_S3_SECRET": "tty-secret"}
+    code, out = run_on_tty(["plan", "m.yaml", "--emulator"], env, tmp_path)
+    assert code == 0, out
+    assert ESC + "32m" in out and "Plan: 1 to create" in out
+    code, out = run_on_tty(["plan", "m.yaml", "--emulator"], {**env, "NO_COLOR": "1"}, tmp_path)
+    assert code == 0 and "Plan: 1 to create" in out and ESC not in out
+    r = run_cli("plan", "m.yaml", "--emulator", env=env, cwd=tmp_path)
+    assert r.returncode == 0 and "Plan: 1 to create" in r.stdout and ESC not in r.stdout
