@@ -21,7 +21,7 @@ def path(name: str) -> Path:
     return _REPO_SCHEMAS / name
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _load(name: str) -> str:
     return path(name).read_text(encoding="utf-8")
 

@@ -162,7 +162,9 @@ class _FileCheck:
         spec_name = auth.get("specName") if isinstance(auth, dict) else None
         params = auth.get("params") if isinstance(auth, dict) else None
         spec = (
-            kind.auth_specs.get(spec_name) if kind is not None and isinstance(spec_name, str) else None
+            kind.auth_specs.get(spec_name)
+            if kind is not None and isinstance(spec_name, str)
+            else None
         )
         resolved: dict[str, ParamValue] = {}
         if isinstance(params, MDict):
@@ -208,9 +210,7 @@ class _FileCheck:
         return self.result
 
 
-def check_file(
-    file: str, tree: Tree, *, environ: Mapping[str, str], resolve_env: bool
-) -> Checked:
+def check_file(file: str, tree: Tree, *, environ: Mapping[str, str], resolve_env: bool) -> Checked:
     """Every problem of one parsed file; its declared connections when it has none."""
     root = tree.root
     if tree.empty:

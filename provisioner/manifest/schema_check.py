@@ -94,7 +94,8 @@ def conforms(root: Any) -> bool:
             return False
         if not isinstance(connection, dict) or not connection.keys() <= _CONNECTION_KEYS:
             return False
-        kind = registry.get(connection.get("type"))  # type: ignore[arg-type]
+        kind_name = connection.get("type")
+        kind = registry.get(kind_name) if isinstance(kind_name, str) else None
         name = connection.get("name")
         if kind is None or not _matches(TEXT, name) or not name:
             return False
@@ -349,7 +350,7 @@ def _on_const(root: MDict, path: Path, error: Any) -> list[Found]:
 
 
 def _on_enum(root: MDict, path: Path, error: Any) -> list[Found]:
-    _, where, raw = spot_of(root, path)
+    where = spot_of(root, path)[1]
     value = error.instance
     if path[-1] == "type":
         sentence = (
@@ -408,8 +409,10 @@ def _fallback(root: MDict, path: Path, error: Any) -> list[Found]:
         (
             where,
             path,
-            f"does not match the manifest schema (rule '{error.validator}'); "
-            f"see schemas/{SCHEMA_NAME}.",
+            (
+                f"does not match the manifest schema (rule '{error.validator}'); "
+                f"see schemas/{SCHEMA_NAME}."
+            ),
         )
     ]
 

@@ -28,7 +28,7 @@ Pos = tuple[int, int]  # 1-based line, column
 class MDict(dict[str, Any]):
     """A mapping that knows where each entry was written (`spots[key]`) and where it starts."""
 
-    __slots__ = ("start", "spots")
+    __slots__ = ("spots", "start")
 
     def __init__(self, start: Pos) -> None:
         super().__init__()
@@ -39,7 +39,7 @@ class MDict(dict[str, Any]):
 class MList(list[Any]):
     """A sequence that knows where each item was written."""
 
-    __slots__ = ("start", "spots")
+    __slots__ = ("spots", "start")
 
     def __init__(self, start: Pos) -> None:
         super().__init__()
@@ -88,7 +88,7 @@ _MERGE = object()
 
 
 class _Frame:
-    __slots__ = ("value", "anchor", "size", "key", "key_pos", "merges", "path")
+    __slots__ = ("anchor", "key", "key_pos", "merges", "path", "size", "value")
 
     def __init__(self, value: MDict | MList, anchor: str | None, path: tuple[str | int, ...]):
         self.value = value
@@ -138,7 +138,7 @@ class _Builder:
     # -- events ---------------------------------------------------------------------------
 
     def feed(self, event: Any) -> None:
-        handler: Callable[[Any], None] | None = self._handlers.get(type(event))
+        handler = _HANDLERS.get(type(event))
         if handler is not None:
             handler(self, event)
 
@@ -235,16 +235,6 @@ class _Builder:
             self.open_anchors.discard(frame.anchor)
             self.anchors[frame.anchor] = (value, frame.size, None)
         self._add_value(value, value.start, frame.size, None)
-
-    _handlers: dict[type, Callable[[_Builder, Any], None]] = {
-        yaml.DocumentStartEvent: on_document,
-        yaml.ScalarEvent: on_scalar,
-        yaml.AliasEvent: on_alias,
-        yaml.MappingStartEvent: on_collection_start,
-        yaml.SequenceStartEvent: on_collection_start,
-        yaml.MappingEndEvent: on_collection_end,
-        yaml.SequenceEndEvent: on_collection_end,
-    }
 
     # -- building -------------------------------------------------------------------------
 
@@ -358,6 +348,17 @@ class _Builder:
             return text
 
 
+_HANDLERS: dict[type, Callable[[_Builder, Any], None]] = {
+    yaml.DocumentStartEvent: _Builder.on_document,
+    yaml.ScalarEvent: _Builder.on_scalar,
+    yaml.AliasEvent: _Builder.on_alias,
+    yaml.MappingStartEvent: _Builder.on_collection_start,
+    yaml.SequenceStartEvent: _Builder.on_collection_start,
+    yaml.MappingEndEvent: _Builder.on_collection_end,
+    yaml.SequenceEndEvent: _Builder.on_collection_end,
+}
+
+
 def parse(text: str) -> tuple[Tree, list[TreeProblem]]:
     """Parse one YAML document; problems never raise (they are returned with their place)."""
     builder = _Builder()
@@ -371,9 +372,10 @@ def parse(text: str) -> tuple[Tree, list[TreeProblem]]:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         pos = _pos(mark) if mark is not None else (1, 1)
-        line = text.splitlines()[pos[0] - 1] if 0 < pos[0] <= len(text.splitlines()) else ""
+        lines = text.split("\n")
+        source = lines[pos[0] - 1] if 0 < pos[0] <= len(lines) else ""
         builder.problems.append(
-            TreeProblem(pos[0], pos[1], (), _syntax_message(exc, flow_reference="${" in line))
+            TreeProblem(pos[0], pos[1], (), _syntax_message(exc, flow_reference="${" in source))
         )
     except yaml.reader.ReaderError as exc:
         before = text[: exc.position]
@@ -384,8 +386,8 @@ def parse(text: str) -> tuple[Tree, list[TreeProblem]]:
                 line,
                 column,
                 (),
-                f"the file contains the control character U+{exc.character:04X}, which YAML "
-                "does not allow; remove it.",
+                f"the file contains the control character U+{_code_point(exc.character):04X}, "
+                "which YAML does not allow; remove it.",
             )
         )
     except yaml.YAMLError as exc:  # any other parser complaint still becomes one sentence
@@ -414,3 +416,8 @@ def _syntax_message(exc: yaml.MarkedYAMLError, *, flow_reference: bool = False) 
             "${env:NAME} must be quoted: '${env:NAME}'."
         )
     return f"this is not valid YAML: {detail}; fix the syntax here."
+
+
+def _code_point(character: object) -> int:
+    # libyaml reports the offending character as a number, the pure-Python reader as text.
+    return ord(character) if isinstance(character, str) else int(character)  # type: ignore[call-overload]

@@ -17,13 +17,12 @@ from provisioner import manifest
 from provisioner.cli import main
 from provisioner.errors import ManifestError
 
-FUZZ = settings(
-    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 YAMLISH = st.lists(
     st.sampled_from(
-        list(" \n\t:-[]{},&*!|>'\"#%@`?$") + ["\x07", "\ufeff", "é", "<<", "---", "..."]
+        list(" \n\t:-[]{},&*!|>'\"#%@`?$")
+        + ["\x07", "\ufeff", "é", "<<", "---", "..."]
         + ["version", "connections", "type", "name", "auth", "specName", "params", "1"]
         + ["amazon-s3", "Access Key", "${env:X}", "${env:", "s3SecretKey", "a", "  ", "\n  "]
         + ["&a ", "*a", "<<: *a", "!!str ", "!x "]
@@ -32,21 +31,37 @@ YAMLISH = st.lists(
 ).map("".join)
 
 KEYS = st.sampled_from(
-    ["version", "sandbox", "connections", "a", "b-1", "Bad", "type", "name", "description",
-     "protect", "auth", "specName", "params", "s3AccessKey", "s3SecretKey", "bucketName"]
+    [
+        "version",
+        "sandbox",
+        "connections",
+        "a",
+        "b-1",
+        "Bad",
+        "type",
+        "name",
+        "description",
+        "protect",
+        "auth",
+        "specName",
+        "params",
+        "s3AccessKey",
+        "s3SecretKey",
+        "bucketName",
+    ]
 )
 SCALARS = st.one_of(
     st.none(),
     st.booleans(),
     st.integers(-3, 3),
-    st.sampled_from(["amazon-s3", "Access Key", "IAMRole Based", "${env:X}", "${env:}", "", "prod"]),
+    st.sampled_from(
+        ["amazon-s3", "Access Key", "IAMRole Based", "${env:X}", "${env:}", "", "prod"]
+    ),
     st.text(max_size=6),
 )
 STRUCTURES = st.recursive(
     SCALARS,
-    lambda inner: st.one_of(
-        st.lists(inner, max_size=3), st.dictionaries(KEYS, inner, max_size=4)
-    ),
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(KEYS, inner, max_size=4)),
     max_leaves=25,
 )
 
@@ -103,7 +118,12 @@ def test_random_structures(doc: dict[str, Any]) -> None:
 
 
 @FUZZ
-@given(STRUCTURES, st.sampled_from(["version", "sandbox", "connections", "auth", "params"]))
+@given(
+    STRUCTURES,
+    st.sampled_from(
+        ["version", "sandbox", "connections", "type", "name", "protect", "auth", "specName", "params"]
+    ),
+)
 def test_random_values_inside_a_valid_manifest(value: Any, where: str) -> None:
     doc: dict[str, Any] = {
         "version": 1,
@@ -111,7 +131,10 @@ def test_random_values_inside_a_valid_manifest(value: Any, where: str) -> None:
             "a": {
                 "type": "amazon-s3",
                 "name": "A",
-                "auth": {"specName": "Access Key", "params": {"s3AccessKey": "k", "s3SecretKey": "${env:X}"}},
+                "auth": {
+                    "specName": "Access Key",
+                    "params": {"s3AccessKey": "k", "s3SecretKey": "${env:X}"},
+                },
             }
         },
     }
@@ -120,6 +143,10 @@ def test_random_values_inside_a_valid_manifest(value: Any, where: str) -> None:
         "version": (doc, "version"),
         "sandbox": (doc, "sandbox"),
         "connections": (doc, "connections"),
+        "type": (connection, "type"),
+        "name": (connection, "name"),
+        "protect": (connection, "protect"),
+        "specName": (connection["auth"], "specName"),
         "auth": (connection, "auth"),
         "params": (connection["auth"], "params"),
     }

@@ -103,9 +103,11 @@ def test_unset_variable_is_an_error_naming_variable_file_and_line(write: Write) 
     with pytest.raises(ManifestError) as caught:
         load("a.yaml", environ={"MARKETING_S3_ACCESS_KEY": "AKIA"})
     assert [str(p) for p in caught.value.problems] == [
-        "a.yaml:11:22: connections.marketing-landing.auth.params.s3SecretKey: uses "
-        "${env:MARKETING_S3_SECRET_KEY}, but the environment variable MARKETING_S3_SECRET_KEY "
-        "is not set; export it and run again."
+        (
+            "a.yaml:11:22: connections.marketing-landing.auth.params.s3SecretKey: uses "
+            "${env:MARKETING_S3_SECRET_KEY}, but the environment variable MARKETING_S3_SECRET_KEY "
+            "is not set; export it and run again."
+        )
     ]
 
 
@@ -113,9 +115,11 @@ def test_without_resolving_unset_variables_are_warnings(write: Write) -> None:
     write("a.yaml", VALID)
     loaded = load("a.yaml", environ={"MARKETING_S3_ACCESS_KEY": "AKIA"}, resolve_env=False)
     assert [str(w) for w in loaded.warnings] == [
-        "a.yaml:11:22: connections.marketing-landing.auth.params.s3SecretKey: uses "
-        "${env:MARKETING_S3_SECRET_KEY}, but the environment variable MARKETING_S3_SECRET_KEY "
-        "is not set here; plan and apply will need it."
+        (
+            "a.yaml:11:22: connections.marketing-landing.auth.params.s3SecretKey: uses "
+            "${env:MARKETING_S3_SECRET_KEY}, but the environment variable MARKETING_S3_SECRET_KEY "
+            "is not set here; plan and apply will need it."
+        )
     ]
     params = loaded.resources[0].params
     assert params["s3AccessKey"] == "AKIA"
@@ -128,12 +132,16 @@ def test_validate_needs_no_secrets_and_warns(cli: Callable[..., Result], write: 
     assert result.code == 0
     assert result.out == "Success! 1 connection in 1 file is valid.\n"
     assert result.err.splitlines() == [
-        "Warning: a.yaml:10:22: connections.marketing-landing.auth.params.s3AccessKey: uses "
-        "${env:MARKETING_S3_ACCESS_KEY}, but the environment variable MARKETING_S3_ACCESS_KEY "
-        "is not set here; plan and apply will need it.",
-        "Warning: a.yaml:11:22: connections.marketing-landing.auth.params.s3SecretKey: uses "
-        "${env:MARKETING_S3_SECRET_KEY}, but the environment variable MARKETING_S3_SECRET_KEY "
-        "is not set here; plan and apply will need it.",
+        (
+            "Warning: a.yaml:10:22: connections.marketing-landing.auth.params.s3AccessKey: uses "
+            "${env:MARKETING_S3_ACCESS_KEY}, but the environment variable MARKETING_S3_ACCESS_KEY "
+            "is not set here; plan and apply will need it."
+        ),
+        (
+            "Warning: a.yaml:11:22: connections.marketing-landing.auth.params.s3SecretKey: uses "
+            "${env:MARKETING_S3_SECRET_KEY}, but the environment variable MARKETING_S3_SECRET_KEY "
+            "is not set here; plan and apply will need it."
+        ),
     ]
 
 
@@ -172,8 +180,10 @@ def test_every_problem_of_every_file_in_one_run(cli: Callable[..., Result], writ
     assert result.code == 1
     assert result.err.splitlines() == [
         "a.yaml:1:10: version: must be 1, not 2; this provisioner reads version 1 manifests.",
-        "a.yaml:3:3: connections.A: 'A' is not a valid address; use 1 to 63 lowercase "
-        "letters, digits, '-' or '_', starting with a letter.",
+        (
+            "a.yaml:3:3: connections.A: 'A' is not a valid address; use 1 to 63 lowercase "
+            "letters, digits, '-' or '_', starting with a letter."
+        ),
         "a.yaml:3:5: connections.A: is empty; write the connection's type, name and auth under it.",
         "b.yaml:1:1: the top level must be a mapping with 'version' and 'connections', not a list.",
         "c.yaml:4:11: connections.catalog.type: unknown type 's3'; the known types are: amazon-s3.",
@@ -189,9 +199,11 @@ def test_duplicate_address_across_files_names_both_places(
     result = cli("validate", "one.yaml", "two.yaml")
     assert result.code == 1
     assert result.err.splitlines() == [
-        "two.yaml:4:3: connections.catalog: the address 'catalog' is also declared at "
-        "one.yaml:3:3 for sandbox 'prod'; an address must be unique per sandbox across all "
-        "manifest files, so rename or remove one of them.",
+        (
+            "two.yaml:4:3: connections.catalog: the address 'catalog' is also declared at "
+            "one.yaml:3:3 for sandbox 'prod'; an address must be unique per sandbox across all "
+            "manifest files, so rename or remove one of them."
+        ),
         "Error: 1 problem found.",
     ]
 
@@ -236,20 +248,26 @@ def test_no_paths_means_the_current_directory(write: Write) -> None:
         (
             ["validate", "missing.yaml"],
             None,
-            "Error: 'missing.yaml' does not exist; give manifest files (*.yaml, *.yml) or "
-            "directories holding them.",
+            (
+                "Error: 'missing.yaml' does not exist; give manifest files (*.yaml, *.yml) or "
+                "directories holding them."
+            ),
         ),
         (
             ["validate", "empty-dir"],
             "empty-dir/readme.txt",
-            "Error: no manifests found: 'empty-dir' holds no *.yaml or *.yml file; give "
-            "manifest files or a directory holding them.",
+            (
+                "Error: no manifests found: 'empty-dir' holds no *.yaml or *.yml file; give "
+                "manifest files or a directory holding them."
+            ),
         ),
         (
             ["validate"],
             "readme.txt",
-            "Error: no manifests found: the current directory holds no *.yaml or *.yml file; "
-            "give manifest files or a directory holding them.",
+            (
+                "Error: no manifests found: the current directory holds no *.yaml or *.yml file; "
+                "give manifest files or a directory holding them."
+            ),
         ),
     ],
 )
@@ -293,7 +311,10 @@ def test_anchors_aliases_and_merge_keys_in_moderation(write: Write) -> None:
         ("third", "Third", "shared"),
     ]
     # a problem inside a merged value is reported where it is written
-    write("b.yaml", "version: 1\nconnections:\n  x: &b {type: amazon-s3, name: X, auth: {}}\n  y:\n    <<: *b\n")
+    write(
+        "b.yaml",
+        "version: 1\nconnections:\n  x: &b {type: amazon-s3, name: X, auth: {}}\n  y:\n    <<: *b\n",
+    )
     with pytest.raises(ManifestError) as caught:
         load("b.yaml")
     assert sorted({(p.line, p.path) for p in caught.value.problems}) == [

@@ -38,9 +38,10 @@ def test_schema_is_draft_2020_12_with_an_id() -> None:
 
 
 def test_loader_reads_the_repository_file() -> None:
-    assert schemas_loader.path("manifest.schema.json").read_bytes() == (
-        REPO / "schemas" / "manifest.schema.json"
-    ).read_bytes()
+    assert (
+        schemas_loader.path("manifest.schema.json").read_bytes()
+        == (REPO / "schemas" / "manifest.schema.json").read_bytes()
+    )
     assert schemas_loader.load("manifest.schema.json") == json.loads(
         (REPO / "schemas" / "manifest.schema.json").read_text()
     )
@@ -142,9 +143,26 @@ PATHS = [
     ("connections", "catalog", "auth", "params"),
 ]
 KEYS = [
-    "version", "sandbox", "connections", "marketing", "catalog", "Bad", "type", "name",
-    "description", "protect", "auth", "specName", "params", "s3AccessKey", "s3SecretKey",
-    "s3SessionToken", "serviceUrl", "bucketName", "folderPath", "extra",
+    "version",
+    "sandbox",
+    "connections",
+    "marketing",
+    "catalog",
+    "Bad",
+    "type",
+    "name",
+    "description",
+    "protect",
+    "auth",
+    "specName",
+    "params",
+    "s3AccessKey",
+    "s3SecretKey",
+    "s3SessionToken",
+    "serviceUrl",
+    "bucketName",
+    "folderPath",
+    "extra",
 ]
 VALUES = st.one_of(
     st.none(),
@@ -153,8 +171,21 @@ VALUES = st.one_of(
     st.floats(allow_nan=False),
     st.sampled_from(
         [
-            "", "prod", "Prod", "amazon-s3", "amazon-s4", "Access Key", "IAMRole Based",
-            "${env:X}", "${env:}", "${ENV:X}", "x ${env:Y} z", "$${", "${env:X", "a$b", "name",
+            "",
+            "prod",
+            "Prod",
+            "amazon-s3",
+            "amazon-s4",
+            "Access Key",
+            "IAMRole Based",
+            "${env:X}",
+            "${env:}",
+            "${ENV:X}",
+            "x ${env:Y} z",
+            "$${",
+            "${env:X",
+            "a$b",
+            "name",
         ]
     ),
     st.text(max_size=8),
