@@ -121,7 +121,17 @@ def test_random_structures(doc: dict[str, Any]) -> None:
 @given(
     STRUCTURES,
     st.sampled_from(
-        ["version", "sandbox", "connections", "type", "name", "protect", "auth", "specName", "params"]
+        [
+            "version",
+            "sandbox",
+            "connections",
+            "type",
+            "name",
+            "protect",
+            "auth",
+            "specName",
+            "params",
+        ]
     ),
 )
 def test_random_values_inside_a_valid_manifest(value: Any, where: str) -> None:

@@ -425,9 +425,11 @@ CASES: dict[str, tuple[str, list[str]]] = {
     "unquoted reference in a flow mapping": (
         CONNECTION_HEAD + "    auth: {specName: IAMRole Based, params: {bucketName: ${env:B}}}\n",
         [
-            "m.yaml:6:59: this is not valid YAML: did not find expected ',' or '}' (while "
-            "parsing a flow mapping at line 6); inside {...} or [...] a value holding "
-            "${env:NAME} must be quoted: '${env:NAME}'."
+            (
+                "m.yaml:6:59: this is not valid YAML: did not find expected ',' or '}' (while "
+                "parsing a flow mapping at line 6); inside {...} or [...] a value holding "
+                "${env:NAME} must be quoted: '${env:NAME}'."
+            )
         ],
     ),
     "list as a key": (
