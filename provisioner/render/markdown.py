@@ -48,7 +48,8 @@ def cell(text: str) -> str:
 
 
 def _code(text: str) -> str:
-    return f"<code>{cell(text)}</code>"
+    # Inside HTML, not a table cell: escaping HTML is enough (a "\|" would show its backslash).
+    return f"<code>{html.escape(text, quote=False)}</code>"
 
 
 def _value(v: str | None, sensitive: bool) -> str:
