@@ -4,9 +4,10 @@
         raises ManifestError with every problem of every file, or ManifestPathError for a path
         that is not a manifest file or a directory holding some.
 
-Inside: files (find, read, decode) -> yamltree (events -> values with positions) ->
-schema_check (JSON Schema errors as sentences) and checks (references, secrets) -> here
-(addresses unique per sandbox, Resources).
+Inside: files (find, read, decode) -> yamltree (parser events -> `located` values that know
+their line and column) -> checks: schema_check (conformance's fast test, else JSON Schema errors
+as sentences), references (${env:}) and literal secrets -> here (addresses unique per sandbox,
+Resources).
 """
 
 from __future__ import annotations
@@ -126,7 +127,7 @@ def _duplicates(
     problems: list[Problem] = []
     for result in results:
         sandbox = sandbox_override or result.sandbox or default_sandbox
-        for address, where in zip(result.address_names, result.addresses, strict=True):
+        for address, where in result.addresses:
             earlier = first.setdefault((sandbox, address), where)
             if earlier is where:
                 continue

@@ -9,8 +9,8 @@ from typing import Any
 from provisioner import kinds
 from provisioner.errors import Problem
 from provisioner.manifest import references, schema_check
-from provisioner.manifest.schema_check import Path, describe, spot_of
-from provisioner.manifest.yamltree import MDict, Pos, Tree
+from provisioner.manifest.located import MDict, Path, Pos, describe, spot_of
+from provisioner.manifest.yamltree import Tree
 from provisioner.model import Location, ParamValue
 from provisioner.secrets import Secret
 
@@ -35,8 +35,7 @@ class Checked:
     problems: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
     declared: list[Declared] = field(default_factory=list)
-    addresses: list[Location] = field(default_factory=list)  # where each address is written
-    address_names: list[str] = field(default_factory=list)
+    addresses: list[tuple[str, Location]] = field(default_factory=list)  # every one written
     sandbox: str | None = None
 
 
@@ -201,8 +200,7 @@ class _FileCheck:
         if isinstance(connections, MDict):
             for address, conn in connections.items():
                 key_pos = spot_of(self.root, ("connections", address))[0]
-                self.result.address_names.append(address)
-                self.result.addresses.append(Location(self.file, key_pos[0], key_pos[1]))
+                self.result.addresses.append((address, Location(self.file, key_pos[0], key_pos[1])))
                 if isinstance(conn, MDict):
                     entry = self.connection(address, conn, self.result.sandbox)
                     if entry is not None:
@@ -211,7 +209,7 @@ class _FileCheck:
 
 
 def check_file(file: str, tree: Tree, *, environ: Mapping[str, str], resolve_env: bool) -> Checked:
-    """Every problem of one parsed file; its declared connections when it has none."""
+    """Every problem of one parsed file, and the connections it declares well enough to build."""
     root = tree.root
     if tree.empty:
         return Checked(

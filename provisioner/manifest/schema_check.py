@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import datetime
 import difflib
 import functools
-import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from provisioner import kinds
-from provisioner.manifest.yamltree import MDict, MList, Pos
+from provisioner.manifest.conformance import conforms
+from provisioner.manifest.located import MDict, MList, Path, Pos, describe, spot_of
 from provisioner.secrets import is_secret_key
 
-Path = tuple[str | int, ...]
 Found = tuple[Pos, Path, str]  # where, path in the document, sentence
 
 SCHEMA_NAME = "manifest.schema.json"
-
-_BOOL_WORDS = {"yes", "no", "on", "off", "y", "n"}
 
 
 @functools.lru_cache(maxsize=1)
@@ -62,114 +58,12 @@ def check(root: MDict) -> list[Found]:
     return found
 
 
-ADDRESS = re.compile(r"[a-z][a-z0-9_-]{0,62}")
-SANDBOX = re.compile(r"[a-z0-9][a-z0-9-]{0,255}")
-ENV_REFERENCE = re.compile(r"\$\{env:[A-Za-z_][A-Za-z0-9_]*\}")
-TEXT = re.compile(r"(?:[^$]|\$\$\{|\$(?!\{)|\$\{env:[A-Za-z_][A-Za-z0-9_]*\})*", re.DOTALL)
-_TOP_KEYS = frozenset({"version", "sandbox", "connections"})
-_CONNECTION_KEYS = frozenset({"type", "name", "description", "protect", "auth"})
-_AUTH_KEYS = frozenset({"specName", "params"})
-
-
-def conforms(root: Any) -> bool:
-    """True when the document certainly satisfies the schema; a fast, strict subset of it.
-
-    jsonschema costs about 0.2 ms per connection, too much for 5000 of them on every plan, so
-    valid documents are recognised here and only the others go through the schema (which then
-    words the errors). The test suite checks that this never accepts what the schema refuses.
-    """
-    if not isinstance(root, dict) or not root.keys() <= _TOP_KEYS:
-        return False
-    version = root.get("version")
-    if type(version) is not int or version != 1:
-        return False
-    if "sandbox" in root and not _matches(SANDBOX, root["sandbox"]):
-        return False
-    connections = root.get("connections")
-    if not isinstance(connections, dict) or not connections:
-        return False
-    registry = kinds.registry()
-    for address, connection in connections.items():
-        if not isinstance(address, str) or not ADDRESS.fullmatch(address):
-            return False
-        if not isinstance(connection, dict) or not connection.keys() <= _CONNECTION_KEYS:
-            return False
-        kind_name = connection.get("type")
-        kind = registry.get(kind_name) if isinstance(kind_name, str) else None
-        name = connection.get("name")
-        if kind is None or not _matches(TEXT, name) or not name:
-            return False
-        if "description" in connection and not _matches(TEXT, connection["description"]):
-            return False
-        if "protect" in connection and not isinstance(connection["protect"], bool):
-            return False
-        auth = connection.get("auth")
-        if not isinstance(auth, dict) or auth.keys() != _AUTH_KEYS:
-            return False
-        spec = kind.auth_specs.get(auth["specName"]) if isinstance(auth["specName"], str) else None
-        params = auth["params"]
-        if spec is None or not isinstance(params, dict):
-            return False
-        if not spec.required <= params.keys() <= spec.params:
-            return False
-        for key, value in params.items():
-            if not _matches(ENV_REFERENCE if key in spec.secret else TEXT, value):
-                return False
-    return True
-
-
-def _matches(pattern: re.Pattern[str], value: Any) -> bool:
-    return isinstance(value, str) and pattern.fullmatch(value) is not None
-
-
-# -- locating -------------------------------------------------------------------------------
-
-
-def value_at(root: Any, path: Path) -> Any:
-    node = root
-    for part in path:
-        node = node[part]
-    return node
-
-
-def spot_of(root: MDict, path: Path) -> tuple[Pos, Pos, str | None]:
-    """(key position, value position, raw scalar text) of the value at `path`."""
-    if not path:
-        return root.start, root.start, None
-    parent = value_at(root, path[:-1])
-    spot = parent.spots[path[-1]]
-    return spot.key, spot.value, spot.raw
-
-
 def _container_pos(root: MDict, path: Path) -> Pos:
     # A missing key is reported where its parent's key is (the line a reader looks at).
     return spot_of(root, path)[0] if path else root.start
 
 
 # -- wording --------------------------------------------------------------------------------
-
-
-def describe(value: Any, raw: str | None) -> str:
-    """How a YAML value reads in a sentence: 'the number 12', 'true', 'a list', ..."""
-    if value is None:
-        return "empty"
-    if isinstance(value, bool):
-        word = "true" if value else "false"
-        if raw is not None and raw.lower() in _BOOL_WORDS:
-            return f"{raw} (which YAML reads as {word})"
-        return word
-    if isinstance(value, (int, float)):
-        return f"the number {raw if raw is not None else value}"
-    if isinstance(value, str):
-        shown = value if len(value) <= 40 else value[:37] + "..."
-        return f'the text "{shown}"'
-    if isinstance(value, (datetime.date, datetime.datetime)):
-        return f"the date {raw if raw is not None else value}"
-    if isinstance(value, MList):
-        return "a list"
-    if isinstance(value, MDict):
-        return "a mapping"
-    return f"a {type(value).__name__}"
 
 
 def _kind_of(root: MDict, path: Path) -> Any:

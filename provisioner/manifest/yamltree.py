@@ -16,44 +16,13 @@ import yaml
 from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.resolver import Resolver
 
+from provisioner.manifest.located import MDict, MList, Pos, Spot
+
 MAX_DEPTH = 32
 MAX_ALIAS_NODES = 100_000  # values reached through aliases, counted as if written out
 
 _TAG = "tag:yaml.org,2002:"
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-Pos = tuple[int, int]  # 1-based line, column
-
-
-class MDict(dict[str, Any]):
-    """A mapping that knows where each entry was written (`spots[key]`) and where it starts."""
-
-    __slots__ = ("spots", "start")
-
-    def __init__(self, start: Pos) -> None:
-        super().__init__()
-        self.start = start
-        self.spots: dict[str, Spot] = {}
-
-
-class MList(list[Any]):
-    """A sequence that knows where each item was written."""
-
-    __slots__ = ("spots", "start")
-
-    def __init__(self, start: Pos) -> None:
-        super().__init__()
-        self.start = start
-        self.spots: list[Spot] = []
-
-
-@dataclass(frozen=True, slots=True)
-class Spot:
-    """Where one entry's key and value were written, and the value's source text if a scalar."""
-
-    key: Pos
-    value: Pos
-    raw: str | None
 
 
 @dataclass(frozen=True)

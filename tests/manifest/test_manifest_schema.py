@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from provisioner import kinds, schemas_loader
-from provisioner.manifest import references, schema_check
+from provisioner.manifest import conformance, references, schema_check
 from tests.conftest import REPO
 
 SCHEMA = schemas_loader.load("manifest.schema.json")
@@ -93,11 +93,11 @@ def test_schema_matches_the_kinds_registry() -> None:
 def test_schema_patterns_are_the_ones_the_loader_uses() -> None:
     defs = SCHEMA["$defs"]
     props = SCHEMA["properties"]
-    assert defs["text"]["pattern"] == "^" + schema_check.TEXT.pattern + "$"
-    assert defs["envReference"]["pattern"] == "^" + schema_check.ENV_REFERENCE.pattern + "$"
-    assert props["sandbox"]["pattern"] == "^" + schema_check.SANDBOX.pattern + "$"
+    assert defs["text"]["pattern"] == "^" + conformance.TEXT.pattern + "$"
+    assert defs["envReference"]["pattern"] == "^" + conformance.ENV_REFERENCE.pattern + "$"
+    assert props["sandbox"]["pattern"] == "^" + conformance.SANDBOX.pattern + "$"
     assert props["connections"]["propertyNames"]["pattern"] == (
-        "^" + schema_check.ADDRESS.pattern + "$"
+        "^" + conformance.ADDRESS.pattern + "$"
     )
 
 
@@ -213,16 +213,16 @@ def mutated(draw: st.DrawFn) -> dict[str, Any]:
 
 
 def test_fast_path_accepts_the_valid_base() -> None:
-    assert schema_check.conforms(BASE)
+    assert conformance.conforms(BASE)
     assert list(schema_check.validator().iter_errors(BASE)) == []
     examples = yaml.safe_load((REPO / "examples" / "connections.yaml").read_text())
-    assert schema_check.conforms(examples)
+    assert conformance.conforms(examples)
 
 
 @settings(max_examples=300, deadline=None)
 @given(mutated())
 def test_fast_path_never_accepts_what_the_schema_refuses(doc: dict[str, Any]) -> None:
-    if schema_check.conforms(doc):
+    if conformance.conforms(doc):
         assert list(schema_check.validator().iter_errors(doc)) == []
 
 
