@@ -3,12 +3,11 @@
 A view is a flat mapping of dotted paths (`name`, `description`, `auth.specName`,
 `auth.params.bucketName`, ...) to values. Secret params appear under their path with their
 salted fingerprint as the value, so a rotated secret shows up as a change while no secret
-value ever enters a view. deepdiff stays inside this module.
+value ever enters a view.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -82,14 +81,6 @@ def current_view(conn: RemoteConnection, entry: StateEntry) -> View:
     return remote_view(conn, secrets=entry.secret_fingerprints)
 
 
-_ROOT_KEY = re.compile(r"^root\['(.*)'\]$")
-
-
-def _path(deep_path: str) -> str:
-    m = _ROOT_KEY.match(deep_path)
-    return m.group(1).replace("\\'", "'") if m else deep_path
-
-
 def _change(path: str, before: str | None, after: str | None) -> FieldChange:
     if path.startswith(SECRET_PREFIX):
         return FieldChange(
@@ -102,31 +93,22 @@ def _change(path: str, before: str | None, after: str | None) -> FieldChange:
 
 
 def changes(before: View, after: View, *, replace: bool = False) -> tuple[FieldChange, ...]:
-    """What differs from `before` to `after`. With replace=True, every after-field is listed."""
-    from deepdiff import DeepDiff
+    """What differs from `before` to `after`. With replace=True, every after-field is listed.
 
-    dd = DeepDiff(before, after, verbose_level=2)
-    out: dict[str, FieldChange] = {}
-    for deep_path, value in dd.get("dictionary_item_added", {}).items():
-        p = _path(deep_path)
-        out[p] = _change(p, None, value)
-    for deep_path, value in dd.get("dictionary_item_removed", {}).items():
-        p = _path(deep_path)
-        out[p] = _change(p, value, None)
-    for section in ("values_changed", "type_changes"):
-        for deep_path, values in dd.get(section, {}).items():
-            p = _path(deep_path)
-            out[p] = _change(p, values.get("old_value"), values.get("new_value"))
-    if replace:
-        for p, value in after.items():
-            out.setdefault(p, _change(p, before.get(p), value))
-    return tuple(out[p] for p in sorted(out, key=_order))
+    Views are flat (dotted paths to strings), so a key-by-key comparison is the whole diff.
+    """
+    paths = set(before) | set(after)
+    out = [
+        _change(p, before.get(p), after.get(p))
+        for p in paths
+        if before.get(p) != after.get(p) or (replace and p in after)
+    ]
+    return tuple(sorted(out, key=lambda f: _order(f.path, f.sensitive)))
 
 
-def _order(path: str) -> tuple[int, str]:
-    bare = path[len(SECRET_PREFIX) :] if path.startswith(SECRET_PREFIX) else path
-    rank = {"type": 0, "name": 1, "description": 2, "auth.specName": 3}.get(bare, 4)
-    return (rank, bare)
+def _order(path: str, sensitive: bool) -> tuple[int, str, bool]:
+    rank = {"type": 0, "name": 1, "description": 2, "auth.specName": 3}.get(path, 4)
+    return (rank, path, sensitive)
 
 
 def added_fields(view: View) -> tuple[FieldChange, ...]:

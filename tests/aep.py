@@ -135,3 +135,13 @@ def s3(name: str, *, key_env: str = "TEST_S3_KEY", secret_env: str = "TEST_S3_SE
     entry.update(extra)
     entry["auth"] = {"specName": "Access Key", "params": params}
     return entry
+
+
+def child_env(base: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment for a child Python process that must import this checkout's package."""
+    import os
+
+    env = dict(os.environ if base is None else base)
+    repo = str(Path(__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [repo, env.get("PYTHONPATH")]))
+    return env

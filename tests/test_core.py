@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.aep import RawApi, s3, write_manifest
+from tests.aep import RawApi, child_env, s3, write_manifest
 
 SECRET = "SENTINEL-secret-value-0123456789"
 
@@ -137,6 +137,7 @@ def test_held_lock_refuses_a_second_run_naming_the_holder(env: Any, tmp_path: Pa
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         text=True,
+        env=child_env(),
     )
     try:
         assert holder.stdout is not None
@@ -166,6 +167,7 @@ def test_lock_timeout_waits_for_the_holder(env: Any, tmp_path: Path, cli: Any) -
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         text=True,
+        env=child_env(),
     )
     try:
         assert holder.stdout is not None

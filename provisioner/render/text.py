@@ -80,7 +80,7 @@ def render_change(console: Console, change: Change) -> list[str]:
     if change.action is Action.ADOPT and change.also_update:
         headline = "exists already: it will be adopted and updated in-place"
     lines.append(console.style(f"  # {where} {headline}", "bold"))
-    lines.append(console.style(f"  {symbol.ljust(3)} ", color) + f'connection "{change.address}" {{')
+    lines.append(console.style(f"  {symbol} ", color) + f'connection "{change.address}" {{')
     if change.remote_id:
         lines.append(f"        id = {_value(change.remote_id, False)}")
     if change.action is Action.ADOPT and not change.also_update:
