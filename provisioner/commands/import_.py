@@ -20,6 +20,7 @@ def run(
     from provisioner.errors import PlanError
     from provisioner.manifest import load
     from provisioner.runtime import connect, default_sandbox
+    from provisioner.commands.state import waiting
     from provisioner.state import StateEntry, StateStore
 
     manifests = load(
