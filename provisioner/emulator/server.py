@@ -57,7 +57,6 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: every answer carries Content-Length
-    disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms delayed-ACK stall
     # Headers and body go out in two writes; with Nagle on, the body waits for the client's
     # delayed ACK (~40 ms per request), which would dwarf --latency-ms in the benchmark.
     disable_nagle_algorithm = True
