@@ -180,7 +180,8 @@ class Emulator:
         server = self._bind()
         if self._thread is None:
             self._thread = threading.Thread(
-                target=server.serve_forever, name="flowservice-emulator", daemon=True
+                # A short poll makes stop() quick; the idle cost is negligible.
+                target=server.serve_forever, args=(0.05,), name="flowservice-emulator", daemon=True
             )
             self._thread.start()
         return self
