@@ -1,0 +1,63 @@
+"""Helpers of the reliability suite: the sentinel secret, counted faults, printed figures."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections import Counter
+from typing import Any
+
+SECRET = "SENTINEL-rel-secret-7f3a9c1e5b"
+FIGURES_ENV = "RELIABILITY_FIGURES"
+
+
+def figure(test: str, **values: Any) -> None:
+    """Print one line of figures (seen with pytest -s) and append it to $RELIABILITY_FIGURES."""
+    print(f"\nFIGURE {test}: " + ", ".join(f"{k}={v}" for k, v in values.items()))
+    path = os.environ.get(FIGURES_ENV)
+    if path:
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps({"test": test, **values}) + "\n")
+
+
+class FaultCounter:
+    """Counts what an in-process emulator injected and served, by wrapping its fault dice."""
+
+    def __init__(self, emu: Any) -> None:
+        self.counts: Counter[str] = Counter()
+        self._lock = threading.Lock()
+        faults, ims = emu.app.faults, emu.app.ims
+        self._wrap(faults, "before", lambda e: f"injected {getattr(e, 'status', '?')}")
+        self._wrap(faults, "after_write", lambda e: "injected 500 after write")
+        self._wrap(ims, "issue", None, ok="tokens issued")
+        self._wrap(emu.app, "handle", None, ok="requests")
+
+    def _wrap(self, obj: Any, name: str, on_error: Any, ok: str | None = None) -> None:
+        inner = getattr(obj, name)
+
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            try:
+                result = inner(*args, **kwargs)
+            except Exception as exc:
+                if on_error is not None:
+                    self.add(on_error(exc))
+                raise
+            if ok:
+                self.add(ok)
+            return result
+
+        setattr(obj, name, wrapped)
+
+    def add(self, key: str) -> None:
+        with self._lock:
+            self.counts[key] += 1
+
+    def __getitem__(self, key: str) -> int:
+        return self.counts[key]
+
+    @property
+    def injected_5xx(self) -> int:
+        return self["injected 503"] + self["injected 500 after write"]
+
+
