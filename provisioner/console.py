@@ -19,7 +19,7 @@ _CODES = {
 
 
 def _wants_color(stream: TextIO, no_color: bool) -> bool:
-    if no_color or "NO_COLOR" in os.environ:
+    if no_color or os.environ.get("NO_COLOR"):  # no-color.org: only a non-empty value counts
         return False
     if os.environ.get("TERM") == "dumb":
         return False

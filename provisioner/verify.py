@@ -37,16 +37,17 @@ def verify(client: Any, targets: list[Target], parallelism: int = 10) -> list[Ve
         return list(pool.map(one, targets))
 
 
-def report(console: Console, verdicts: list[Verdict]) -> bool:
+def report(console: Console, verdicts: list[Verdict], *, to_stderr: bool = False) -> bool:
     """Print the verdicts; True when every connection passed."""
+    say = console.err if to_stderr else console.out
     failed = [v for v in verdicts if not v.ok]
     for v in failed:
         why = v.error or "Flow Service's connection test refused its credentials"
         console.err(f"{v.target.where} (id {v.target.id}): verify failed: {why}")
     if not verdicts:
-        console.out("Verify: no existing connection to test yet.")
+        say("Verify: no existing connection to test yet.")
     elif failed:
         console.err(f"Verify: {len(failed)} of {len(verdicts)} connections failed the test.")
     else:
-        console.out(f"Verify: all {len(verdicts)} connections passed the test.")
+        say(f"Verify: all {len(verdicts)} connections passed the test.")
     return not failed

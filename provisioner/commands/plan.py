@@ -19,6 +19,8 @@ def run(
     lock_timeout: float,
     emulator: bool,
 ) -> int:
+    from provisioner import verify as checks
+    from provisioner.render import outputs
     from provisioner.runtime import connect
     from provisioner.state import StateStore
     from provisioner.workflow import load_manifests, make_plan
@@ -27,25 +29,28 @@ def run(
     current = StateStore(state).load()
     with connect(emulator=emulator) as runtime:
         plan = make_plan(runtime, manifests, current, sandbox)
-        verified = True
+        verdicts = None
         if verify:
-            from provisioner import verify as checks
-
             targets = [
                 checks.Target(f"{c.sandbox}/{c.address}", c.sandbox, c.remote_id)
                 for c in plan.changes
                 if c.remote_id and c.action.value in ("no-op", "update", "adopt")
             ]
             verdicts = checks.verify(runtime.client, targets)
-    from provisioner.render import outputs
-
     outputs.emit(console, plan, as_json=json, as_markdown=markdown)
     if out:
-        outputs.save_plan(console, plan, out=out, paths=paths, sandbox=sandbox,
-                          emulator=emulator, state=current, quiet=json or markdown)
-    if verify:
-        verified = checks.report(console, verdicts)
-    if not verified:
+        outputs.save_plan(
+            console,
+            plan,
+            out=out,
+            paths=paths,
+            sandbox=sandbox,
+            emulator=emulator,
+            state=current,
+            quiet=json or markdown,
+        )
+    # With --json/--markdown stdout is a document: the verify report goes to stderr then.
+    if verdicts is not None and not checks.report(console, verdicts, to_stderr=json or markdown):
         return 1
     if detailed_exitcode and plan.has_changes:
         return 2
