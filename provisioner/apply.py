@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import queue
 import random
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -123,15 +124,20 @@ class Executor:
         if not todo:
             return outcomes
         pool = ThreadPoolExecutor(max_workers=self.parallelism, thread_name_prefix="apply")
-        futures: dict[Future[Outcome], Change] = {pool.submit(self._run_one, c): c for c in todo}
-        pending = set(futures)
+        # Finished futures arrive through a queue: wait() on the pending set would cost O(N)
+        # per completion, O(N^2) for the whole apply.
+        finished: queue.SimpleQueue[Future[Outcome]] = queue.SimpleQueue()
+        for change in todo:
+            pool.submit(self._run_one, change).add_done_callback(finished.put)
         try:
-            while pending:
-                done, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    outcome = fut.result()
-                    outcomes.append(outcome)
-                    self.on_result(outcome)
+            while len(outcomes) < len(todo):
+                try:
+                    fut = finished.get(timeout=0.25)  # a timeout keeps Ctrl-C responsive
+                except queue.Empty:
+                    continue
+                outcome = fut.result()
+                outcomes.append(outcome)
+                self.on_result(outcome)
         except KeyboardInterrupt:
             # Let the requests already in flight finish and be recorded; start nothing new.
             pool.shutdown(wait=True, cancel_futures=True)
