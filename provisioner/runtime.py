@@ -34,6 +34,7 @@ def default_sandbox() -> str:
 def connect(*, emulator: bool, pool_size: int = 16) -> Iterator[Runtime]:
     """Settings and a client for Adobe, or for a local emulator started here (--emulator)."""
     from provisioner.client import FlowServiceClient
+    from provisioner.http.pacing import AdaptivePacer
 
     emu = None
     if emulator:
@@ -53,7 +54,9 @@ def connect(*, emulator: bool, pool_size: int = 16) -> Iterator[Runtime]:
     else:
         settings = Settings.from_env()
     try:
-        with FlowServiceClient(settings, pool_size=max(16, pool_size)) as client:
+        # One pacer for every lane: after a 429 they slow down together (issue #7).
+        pacer = AdaptivePacer()
+        with FlowServiceClient(settings, pool_size=max(16, pool_size), pacer=pacer) as client:
             yield Runtime(settings, client, emu.url if emu else None)
     finally:
         if emu is not None:

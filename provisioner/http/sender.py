@@ -39,7 +39,11 @@ class TokenSource(Protocol):
 
 
 class Pacer(Protocol):
-    """A shared rate limiter (issue #7): `acquire()` blocks until one more request may go."""
+    """A shared rate limiter (issue #7): `acquire()` blocks until one more request may go.
+
+    A pacer that also has `observe(status, retry_after)` is told every Flow Service answer
+    (provisioner.http.pacing.AdaptivePacer learns the service's rate from its 429s).
+    """
 
     def acquire(self) -> None: ...
 
@@ -115,6 +119,7 @@ class Sender:
         self.timeout = (min(timeout, 10.0), timeout)
         self.sleep = sleep
         self.pacer = pacer
+        self._observe: Callable[[int, float | None], None] | None = getattr(pacer, "observe", None)
         self._rng = rng or random.Random()
         self._clock = clock
 
@@ -143,6 +148,8 @@ class Sender:
             retry_after: float | None = None
             if isinstance(outcome, requests.Response):
                 status = outcome.status_code
+                if self._observe is not None and tokens is not None:
+                    self._observe(status, parse_retry_after(outcome.headers.get("Retry-After")))
                 if 200 <= status < 300:
                     return Reply(call, outcome, attempts, maybe_applied)
                 if status == 401 and tokens and token and tokens.renewable and not renewed:

@@ -1,0 +1,79 @@
+"""AdaptivePacer: one request rate shared by every lane, learnt from the service's 429 answers.
+
+Adobe documents no rate limit, so the pacer starts unlimited. When Flow Service answers 429, it
+estimates the rate the service sustained since the previous 429 (successes over that time plus
+the Retry-After pause) and from then on spaces requests at slightly less than that, for all lanes
+together: the lanes slow down as one instead of each finding the limit on its own and each
+sleeping a whole Retry-After. Every success nudges the rate up a little, so a limit that was
+raised (or a pessimistic estimate) is found again.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+# Pace at this share of the rate the service was seen to sustain.
+MARGIN = 0.97
+# Each success raises the rate by this many requests/s: about 2% a second at any rate.
+INCREASE = 0.02
+MIN_RATE = 0.5  # requests/s: never slower than this
+
+
+class AdaptivePacer:
+    """Thread-safe. `acquire()` before each attempt; `observe()` after each answer."""
+
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self.rate: float | None = None  # requests/s; None until the service first says 429
+        self.throttles = 0  # 429 episodes seen (one burst of 429s from many lanes is one)
+        self._next = 0.0  # when the next request may start
+        self._resume = 0.0  # no request before this: the service's Retry-After, for every lane
+        self._since = clock()  # start of the current measuring window
+        self._ok = 0  # successes in the current window
+
+    def acquire(self) -> None:
+        """Block until this lane may send (at once while no limit has been seen)."""
+        with self._lock:
+            now = self._clock()
+            start = max(now, self._resume, self._next)
+            if self.rate is not None:
+                self._next = start + 1.0 / self.rate
+        if start > now:
+            self._sleep(start - now)
+
+    def observe(self, status: int, retry_after: float | None) -> None:
+        """Learn from one answer of the service: its status and Retry-After (seconds), if any."""
+        with self._lock:
+            if 200 <= status < 300:
+                self._ok += 1
+                if self.rate is not None:
+                    self.rate += INCREASE
+                return
+            if status != 429:
+                return
+            now = self._clock()
+            if now < self._resume:
+                return  # another lane's request from the same burst: already accounted for
+            pause = retry_after if retry_after is not None else 1.0
+            # What the service let through since the last 429, the coming pause included.
+            sustained = self._ok / max(now - self._since + pause, 1e-3)
+            rate = max(MIN_RATE, sustained * MARGIN)
+            if self.rate is not None:
+                # Slow down, but at most by half per episode: a window with few successes
+                # (another client sharing the limit) must not stall the run.
+                rate = min(self.rate, max(rate, self.rate / 2))
+            self.rate = rate
+            self.throttles += 1
+            self._resume = now + pause
+            self._next = self._resume
+            self._since = now
+            self._ok = 0
