@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -55,6 +56,21 @@ class CountingSession(requests.Session):
         super().__init__()
         self._count_lock = threading.Lock()
         self.requests_sent = 0
+        self._environment: dict[tuple[Any, ...], dict[str, Any]] = {}
+
+    def merge_environment_settings(
+        self, url: str | bytes | None, proxies: Any, stream: Any, verify: Any, cert: Any
+    ) -> dict[str, Any]:
+        """requests re-reads the proxy and CA-bundle variables (a scan of os.environ) on every
+        request; they do not change during a run, so the answer is kept per scheme and host."""
+        parts = urlsplit(url.decode() if isinstance(url, bytes) else url or "")
+        key = (parts.scheme, parts.netloc, tuple(sorted((proxies or {}).items())), stream,
+               verify, cert)
+        merged = self._environment.get(key)
+        if merged is None:
+            merged = super().merge_environment_settings(url, proxies, stream, verify, cert)
+            self._environment[key] = merged
+        return {**merged, "proxies": dict(merged["proxies"])}
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         with self._count_lock:
