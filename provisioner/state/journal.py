@@ -124,6 +124,20 @@ def read(path: Path) -> Journal | None:
     return Journal(lineage=lineage, serial=serial, salt=salt, records=records)
 
 
+def read_header(path: Path) -> tuple[str, int] | None:
+    """(lineage, serial) of the journal at `path`, reading only its first line; None if the
+    header was not even written whole."""
+    try:
+        with path.open("rb") as fh:
+            first = fh.readline()
+    except FileNotFoundError:
+        return None
+    if not first.endswith(b"\n"):
+        return None
+    lineage, serial, _salt = _parse_header(first.decode("utf-8", errors="replace"))
+    return lineage, serial
+
+
 class StateWriter:
     """Records results as they arrive: put/remove append one journal line each (thread-safe).
 

@@ -159,16 +159,18 @@ class StateStore:
         and `state` is returned unchanged. Refuses if the file changed since `state` was read.
         """
         current = self._read()
-        data = codec.encode(state)
-        if current is not None and current != data:
-            self._check_base(current, state)
-        if current == data:
-            self._drop_journal(state)
-            return state
         saved = State(
             lineage=state.lineage, serial=state.serial + 1, salt=state.salt, entries=state.entries
         )
         data = codec.encode(saved)
+        # Encoding is the costly part at thousands of entries: `state` as it would be written
+        # differs from `saved` only in its top-level serial line, so encode once.
+        unchanged = _with_serial(data, saved.serial, state.serial) or codec.encode(state)
+        if current is not None and current != unchanged:
+            self._check_base(current, state)
+        if current == unchanged:
+            self._drop_journal(state)
+            return state
         try:
             if current is not None:
                 atomic_write(self.backup_path, current)
@@ -208,10 +210,10 @@ class StateStore:
         if not self.journal_path.exists():
             return
         try:
-            pending = journal.read(self.journal_path)
+            pending = journal.read_header(self.journal_path)  # the records do not matter here
         except (journal.JournalDamaged, OSError):
             return  # load() reports it; never delete what we cannot read
-        if pending is None or (pending.lineage == state.lineage and pending.serial <= state.serial):
+        if pending is None or (pending[0] == state.lineage and pending[1] <= state.serial):
             self.journal_path.unlink(missing_ok=True)
             fsync_dir(self.journal_path.parent)
 
@@ -259,3 +261,15 @@ class StateStore:
 
     def lock_info(self) -> LockInfo | None:
         return locking.lock_info(self.name)
+
+
+def _with_serial(data: bytes, serial: int, new: int) -> bytes | None:
+    """Encoded state `data` with its top-level serial changed, or None if the line is not found.
+
+    The encoding is deterministic (sorted keys, 2-space indent, strings escaped), so the
+    top-level serial is exactly one line, followed by "version".
+    """
+    line = b'\n  "serial": %d,\n' % serial
+    if data.count(line) != 1:
+        return None
+    return data.replace(line, b'\n  "serial": %d,\n' % new)
