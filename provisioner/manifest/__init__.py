@@ -142,4 +142,24 @@ def _duplicates(
                     "files, so rename or remove one of them.",
                 )
             )
+    # Names too (plan refuses them): a lost state is recovered by name, so one name, one connection.
+    named: dict[tuple[str, str, str], checks.Declared] = {}
+    reported = {(p.file, p.line, p.column) for p in problems}  # a duplicate address says enough
+    for result in results:
+        sandbox = sandbox_override or result.sandbox or default_sandbox
+        for d in result.declared:
+            other = named.setdefault((sandbox, d.kind, d.name), d)
+            if other is d or (d.location.file, d.location.line, d.location.column) in reported:
+                continue
+            problems.append(
+                Problem(
+                    d.location.file,
+                    d.location.line,
+                    d.location.column,
+                    f"connections.{d.address}",
+                    f"the name '{d.name}' is also declared by '{other.address}' at "
+                    f"{other.location} for sandbox '{sandbox}'; names must be unique per sandbox "
+                    "so that a lost state can be recovered by name, so give each its own name.",
+                )
+            )
     return problems

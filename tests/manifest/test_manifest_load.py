@@ -27,7 +27,8 @@ def load(*paths: str, **kwargs: object) -> manifest.Manifests:
     return manifest.load(list(paths), **options)  # type: ignore[arg-type]
 
 
-def iam(address: str, name: str = "Catalog", sandbox: str | None = None) -> str:
+def iam(address: str, name: str | None = None, sandbox: str | None = None) -> str:
+    name = name or f"Catalog {address}"  # names are unique per sandbox, like addresses
     head = "version: 1\n" + (f"sandbox: {sandbox}\n" if sandbox else "")
     return (
         head
