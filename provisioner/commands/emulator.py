@@ -77,7 +77,7 @@ def run(
     except (OSError, ValueError, sqlite3.Error) as exc:
         raise EmulatorStartError(_why(exc, clients, s3_credentials, db)) from None
     try:
-        emulator.port  # binds
+        url = emulator.url  # binds the port
     except OSError as exc:
         emulator.stop()
         raise EmulatorStartError(
@@ -90,12 +90,12 @@ def run(
         client_id, entry = next(iter(load_clients(clients).items()))
         secret, org = f"<the secret of {client_id} in {clients}>", entry.org
     where = f"data in {db}" if db else "data in memory"
-    console.out(f"Flow Service emulator listening on {emulator.url}")
+    console.out(f"Flow Service emulator listening on {url}")
     console.out(f"  sandboxes: {', '.join(config.sandboxes)}; {where}")
     console.out("Point provisioner at it with:")
     for name, value in (
-        ("AEP_PLATFORM_URL", emulator.url),
-        ("AEP_IMS_URL", emulator.url),
+        ("AEP_PLATFORM_URL", url),
+        ("AEP_IMS_URL", url),
         ("AEP_CLIENT_ID", client_id),
         ("AEP_CLIENT_SECRET", secret),
         ("AEP_ORG_ID", org),

@@ -6,4 +6,3 @@ from provisioner.emulator.config import EmulatorConfig
 from provisioner.emulator.server import Emulator
 
 __all__ = ["Emulator", "EmulatorConfig"]
-

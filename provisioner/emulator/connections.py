@@ -75,9 +75,13 @@ class Connections:
     def __init__(self, store: Store, s3_credentials: dict[str, Any] | None) -> None:
         self._store = store
         self._s3 = s3_credentials
-        self._secret_params = frozenset().union(*(specs.secret_names(s) for s in specs.SPECS.values()))
+        self._secret_params = frozenset().union(
+            *(specs.secret_names(s) for s in specs.SPECS.values())
+        )
 
-    def _split(self, spec: dict[str, Any], params: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    def _split(
+        self, spec: dict[str, Any], params: dict[str, str]
+    ) -> tuple[dict[str, str], dict[str, str]]:
         secret = specs.secret_names(spec)
         plain = {k: v for k, v in params.items() if k not in secret}
         digests = {k: self._store.digest(k, v) for k, v in params.items() if k in secret}
@@ -104,8 +108,7 @@ class Connections:
             auth = {}
         spec_name = _required_string(auth, "specName", "auth.specName")
         schema = specs.auth_spec(spec, spec_name)
-        params = auth.get("params")
-        specs.check_params(schema, params)
+        params = specs.check_params(schema, auth.get("params"))
         plain, digests = self._split(spec, params)
         now = _now_ms()
         row = Row(
@@ -199,7 +202,9 @@ class Connections:
             ok = row.params.get("bucketName") in self._s3["buckets"]
         return {"result": ok}
 
-    def list(self, who: Principal, sandbox: str, params: dict[str, list[str]], config: Any) -> dict[str, Any]:
+    def list(
+        self, who: Principal, sandbox: str, params: dict[str, list[str]], config: Any
+    ) -> dict[str, Any]:
         query = listing.parse(params, config.default_page_size, config.max_page_size)
         filters = query.filters(self._secret_params)
         if query.count:

@@ -41,7 +41,9 @@ def load_clients(path: str) -> dict[str, Client]:
         except json.JSONDecodeError as exc:
             raise ValueError(f"{path} is not valid JSON ({exc.msg}, line {exc.lineno})") from None
     if not isinstance(data, dict) or not data:
-        raise ValueError(f'{path} must be a JSON object {{"CLIENT_ID": {{"secret": ..., "org": ...}}}}')
+        raise ValueError(
+            f'{path} must be a JSON object {{"CLIENT_ID": {{"secret": ..., "org": ...}}}}'
+        )
     clients = {}
     for client_id, entry in data.items():
         if not (
@@ -67,9 +69,7 @@ class Ims:
 
     def issue(self, form: Mapping[str, str]) -> dict[str, object]:
         if form.get("grant_type") != "client_credentials":
-            raise errors.ims(
-                400, "unsupported_grant_type", "grant_type must be client_credentials"
-            )
+            raise errors.ims(400, "unsupported_grant_type", "grant_type must be client_credentials")
         client_id = form.get("client_id", "")
         secret = form.get("client_secret", "")
         if not client_id:

@@ -18,9 +18,21 @@ class _Kept:
 
 KEPT: Any = _Kept()
 _READ_ONLY = {
-    "id", "createdAt", "updatedAt", "createdBy", "updatedBy", "createdClient", "updatedClient",
-    "sandboxId", "sandboxName", "imsOrgId", "state", "version", "etag", "auth",
-}  # fmt: skip
+    "id",
+    "createdAt",
+    "updatedAt",
+    "createdBy",
+    "updatedBy",
+    "createdClient",
+    "updatedClient",
+    "sandboxId",
+    "sandboxName",
+    "imsOrgId",
+    "state",
+    "version",
+    "etag",
+    "auth",
+}
 
 
 @dataclass

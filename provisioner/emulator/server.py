@@ -10,7 +10,7 @@ import traceback
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 from provisioner.emulator import errors
 from provisioner.emulator.app import App, Request, Response
@@ -76,12 +76,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_POST = do_PATCH = do_DELETE = do_PUT = do_GET
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         pass  # quiet: the emulator may serve thousands of requests a second
 
     def _read_body(self) -> bytes:
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            chunks = []
+            chunks: list[bytes] = []
             while True:
                 size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
                 if size == 0:
@@ -105,7 +105,7 @@ class _Handler(BaseHTTPRequestHandler):
             response = self.server.app.handle(req)
         except errors.HttpError as exc:
             response = Response(exc.status, exc.with_request_id(request_id), exc.headers)
-        except Exception:  # a bug in the emulator: say so, as the real service would say 500
+        except Exception:  # noqa: BLE001 -- a bug in the emulator: say so, as the real service would say 500
             traceback.print_exc(file=sys.stderr)
             exc500 = errors.flow("1102-500", "An internal error has occurred in the emulator.")
             response = Response(500, exc500.with_request_id(request_id))
@@ -181,13 +181,16 @@ class Emulator:
             host = f"[{host}]"
         return f"http://{host}:{self.port}"
 
-    def start(self) -> Emulator:
+    def start(self) -> Self:
         """Bind and serve in a background thread."""
         server = self._bind()
         if self._thread is None:
             self._thread = threading.Thread(
                 # A short poll makes stop() quick; the idle cost is negligible.
-                target=server.serve_forever, args=(0.05,), name="flowservice-emulator", daemon=True
+                target=server.serve_forever,
+                args=(0.05,),
+                name="flowservice-emulator",
+                daemon=True,
             )
             self._thread.start()
         return self
@@ -207,7 +210,7 @@ class Emulator:
             server.close_connections()
         self._store.close()
 
-    def __enter__(self) -> Emulator:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(

@@ -99,7 +99,7 @@ def secret_names(spec: dict[str, Any]) -> frozenset[str]:
     )
 
 
-def check_params(schema: dict[str, Any], params: Any) -> None:
+def check_params(schema: dict[str, Any], params: Any) -> dict[str, str]:
     """Required params present and non-empty, no unknown param, every value a string."""
     if not isinstance(params, dict):
         raise errors.flow(
@@ -129,3 +129,4 @@ def check_params(schema: dict[str, Any], params: Any) -> None:
                 f"The provided param value is not a valid input for property={name}. "
                 "Please provide a string and try again.",
             )
+    return params

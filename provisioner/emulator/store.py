@@ -78,7 +78,7 @@ _COLUMNS = [f.name for f in dataclasses.fields(Row) if f.name != "seq"]
 
 
 def _to_row(record: sqlite3.Row) -> Row:
-    values = {k: record[k] for k in record.keys()}
+    values = dict(record)  # sqlite3.Row is a mapping
     values["params"] = json.loads(values["params"])
     values["secrets"] = json.loads(values["secrets"])
     return Row(**values)
@@ -110,7 +110,9 @@ class Store:
             if found is None:
                 self._db.execute("INSERT INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
             elif found != SCHEMA_VERSION:
-                raise ValueError(f"{path} holds emulator data of format {found}, not {SCHEMA_VERSION}")
+                raise ValueError(
+                    f"{path} holds emulator data of format {found}, not {SCHEMA_VERSION}"
+                )
             salt = self._meta("salt")
             if salt is None:
                 salt = secrets.token_hex(16)
@@ -166,7 +168,11 @@ class Store:
     def count(self, org: str, sandbox: str, filters: Sequence[Filter]) -> int:
         where, args = _where(org, sandbox, filters)
         with self._lock:
-            return int(self._db.execute(f"SELECT COUNT(*) FROM connections WHERE {where}", args).fetchone()[0])
+            return int(
+                self._db.execute(
+                    f"SELECT COUNT(*) FROM connections WHERE {where}", args
+                ).fetchone()[0]
+            )
 
     def page(
         self,

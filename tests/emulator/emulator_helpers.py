@@ -44,7 +44,10 @@ FLOW_ERROR = {
     "type": "object",
     "required": ["type", "title", "status", "report", "errorMessage", "errorDetails"],
     "properties": {
-        "type": {"type": "string", "pattern": r"^https://ns\.adobe\.com/aep/errors/FLOW-\d{4}-\d{3}$"},
+        "type": {
+            "type": "string",
+            "pattern": r"^https://ns\.adobe\.com/aep/errors/FLOW-\d{4}-\d{3}$",
+        },
         "title": {"type": "string", "minLength": 1},
         "status": {"type": "integer"},
         "report": {
@@ -89,9 +92,14 @@ IMS_ERROR = {
     "required": ["error", "error_description"],
     "properties": {"error": {"type": "string"}, "error_description": {"type": "string"}},
 }
-_SERVED = ("/connections", "/connections/{BASE_CONNECTION_ID}", "/connections/{BASE_CONNECTION_ID}/",
-           "/connections/{BASE_CONNECTION_ID}/test", "/connectionSpecs",
-           "/connectionSpecs/{CONNECTION_SPEC_ID}")  # fmt: skip
+_SERVED = (
+    "/connections",
+    "/connections/{BASE_CONNECTION_ID}",
+    "/connections/{BASE_CONNECTION_ID}/",
+    "/connections/{BASE_CONNECTION_ID}/test",
+    "/connectionSpecs",
+    "/connectionSpecs/{CONNECTION_SPEC_ID}",
+)
 
 
 @cache
@@ -99,7 +107,10 @@ def openapi() -> OpenAPI:
     spec = yaml.safe_load(SPEC_FILE.read_text(encoding="utf-8"))
     spec = copy.deepcopy(spec)
     spec["servers"] = [{"url": BASE}]
-    error = {"description": "documented error body", "content": {"application/json": {"schema": ERROR_BODY}}}
+    error = {
+        "description": "documented error body",
+        "content": {"application/json": {"schema": ERROR_BODY}},
+    }
     for path in _SERVED:
         for op in spec["paths"][path].values():
             if not isinstance(op, dict) or "responses" not in op:
@@ -186,7 +197,8 @@ def s3_body(name: str = "Amazon S3 base connection", **params: str) -> dict[str,
         "description": "Connection for an Amazon S3 account",
         "auth": {
             "specName": "Access Key",
-            "params": params or {"s3AccessKey": "AKIAEXAMPLEKEY000001", "s3SecretKey": "s3-secret-1"},
+            "params": params
+            or {"s3AccessKey": "AKIAEXAMPLEKEY000001", "s3SecretKey": "s3-secret-1"},
         },
         "connectionSpec": {"id": S3, "version": "1.0"},
     }
@@ -195,7 +207,9 @@ def s3_body(name: str = "Amazon S3 base connection", **params: str) -> dict[str,
 class Api:
     """One caller of the emulator: a client id, an org and a token; every call is validated."""
 
-    def __init__(self, url: str, *, client: str = CLIENT, secret: str = SECRET, org: str = ORG) -> None:
+    def __init__(
+        self, url: str, *, client: str = CLIENT, secret: str = SECRET, org: str = ORG
+    ) -> None:
         self.url = url
         self.client = client
         self.org = org

@@ -17,14 +17,20 @@ from emulator_helpers import Api, s3_body
 
 REPO = Path(__file__).resolve().parents[2]
 # The real process imports this checkout even when the project is not installed.
-ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+ENV = {
+    **os.environ,
+    "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+}
 
 
 def _start(*args: str) -> tuple[subprocess.Popen[str], list[str]]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "provisioner", "emulator", "--port", "0", *args],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
-    )  # fmt: skip
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=ENV,
+    )
     assert proc.stdout is not None
     lines = []
     for line in proc.stdout:
@@ -32,22 +38,36 @@ def _start(*args: str) -> tuple[subprocess.Popen[str], list[str]]:
         if line.startswith("Press Ctrl-C"):
             return proc, lines
     proc.kill()
-    raise AssertionError(f"the emulator did not start: {lines} {proc.stderr.read() if proc.stderr else ''}")
+    raise AssertionError(
+        f"the emulator did not start: {lines} {proc.stderr.read() if proc.stderr else ''}"
+    )
 
 
 def _exports(lines: list[str]) -> dict[str, str]:
-    return dict(m.groups() for line in lines if (m := re.match(r"\s*export (AEP_\w+)=(\S+)$", line)))
+    return dict(
+        m.groups() for line in lines if (m := re.match(r"\s*export (AEP_\w+)=(\S+)$", line))
+    )
 
 
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
-def test_the_command_serves_prints_its_exports_and_stops_cleanly(tmp_path: Any, stop: signal.Signals) -> None:
+def test_the_command_serves_prints_its_exports_and_stops_cleanly(
+    tmp_path: Any, stop: signal.Signals
+) -> None:
     proc, lines = _start("--db", str(tmp_path / "emu.db"), "--sandboxes", "prod,qa")
     try:
         url = re.search(r"listening on (http://127\.0\.0\.1:\d+)", lines[0]).group(1)  # type: ignore[union-attr]
         env = _exports(lines)
-        assert set(env) == {"AEP_PLATFORM_URL", "AEP_IMS_URL", "AEP_CLIENT_ID", "AEP_CLIENT_SECRET", "AEP_ORG_ID"}
+        assert set(env) == {
+            "AEP_PLATFORM_URL",
+            "AEP_IMS_URL",
+            "AEP_CLIENT_ID",
+            "AEP_CLIENT_SECRET",
+            "AEP_ORG_ID",
+        }
         assert env["AEP_PLATFORM_URL"] == env["AEP_IMS_URL"] == url
-        api = Api(url, client=env["AEP_CLIENT_ID"], secret=env["AEP_CLIENT_SECRET"], org=env["AEP_ORG_ID"])
+        api = Api(
+            url, client=env["AEP_CLIENT_ID"], secret=env["AEP_CLIENT_SECRET"], org=env["AEP_ORG_ID"]
+        )
         assert api.create(s3_body(), sandbox="qa")["id"]
         assert len(api.list_all("qa")) == 1
     finally:
@@ -60,7 +80,9 @@ def test_the_command_serves_prints_its_exports_and_stops_cleanly(tmp_path: Any, 
 
 def test_with_a_clients_file_it_prints_the_client_but_never_its_secret(tmp_path: Any) -> None:
     clients = tmp_path / "clients.json"
-    clients.write_text(json.dumps({"ci-client": {"secret": "do-not-print-me", "org": "CI@AdobeOrg"}}))
+    clients.write_text(
+        json.dumps({"ci-client": {"secret": "do-not-print-me", "org": "CI@AdobeOrg"}})
+    )
     proc, lines = _start("--clients", str(clients))
     proc.send_signal(signal.SIGINT)
     out, _ = proc.communicate(timeout=20)
@@ -81,15 +103,20 @@ def _one_sentence(result: Any, *words: str) -> None:
 
 
 def test_an_unreadable_clients_file_is_one_sentence(cli: Any, tmp_path: Any) -> None:
-    _one_sentence(cli("emulator", "--port", "0", "--clients", str(tmp_path / "missing.json")),
-                  "--clients", "missing.json")  # fmt: skip
+    _one_sentence(
+        cli("emulator", "--port", "0", "--clients", str(tmp_path / "missing.json")),
+        "--clients",
+        "missing.json",
+    )
 
 
 @pytest.mark.parametrize(
     ("content", "words"),
     [("{not json", "not valid JSON"), ('{"c": {"secret": "s"}}', '"org"'), ("[]", "JSON object")],
 )
-def test_a_malformed_clients_file_is_one_sentence(cli: Any, tmp_path: Any, content: str, words: str) -> None:
+def test_a_malformed_clients_file_is_one_sentence(
+    cli: Any, tmp_path: Any, content: str, words: str
+) -> None:
     path = tmp_path / "clients.json"
     path.write_text(content)
     _one_sentence(cli("emulator", "--port", "0", "--clients", str(path)), "--clients", words)
@@ -121,7 +148,13 @@ def test_bad_sandbox_names_are_one_sentence(cli: Any, value: str) -> None:
 
 
 def test_a_bad_fault_option_is_a_usage_error_from_the_real_process() -> None:
-    done = subprocess.run([sys.executable, "-m", "provisioner", "emulator", "--fail-rate", "2"],
-                          capture_output=True, text=True, timeout=30, env=ENV)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "provisioner", "emulator", "--fail-rate", "2"],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=ENV,
+    )
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert "--fail-rate" in done.stderr and "between 0 and 1" in done.stderr

@@ -22,8 +22,13 @@ def _worker(url: str, token: str, headers: dict[str, str]):  # type: ignore[no-u
     session = requests.Session()
 
     def call(method: str, path: str, **kw: Any) -> requests.Response:
-        return session.request(method, url + BASE + path, headers={**headers, **kw.pop("headers", {})},
-                               timeout=30, **kw)  # fmt: skip
+        return session.request(
+            method,
+            url + BASE + path,
+            headers={**headers, **kw.pop("headers", {})},
+            timeout=30,
+            **kw,
+        )
 
     return call
 
@@ -34,13 +39,17 @@ def test_parallel_creates_and_patches_lose_nothing(emulator_url: str) -> None:
 
     def create(n: int) -> list[int]:
         call = _worker(emulator_url, api.token, headers)
-        return [call("POST", "/connections", json=s3_body(f"t{n}-{i}")).status_code for i in range(15)]
+        return [
+            call("POST", "/connections", json=s3_body(f"t{n}-{i}")).status_code for i in range(15)
+        ]
 
     with ThreadPoolExecutor(THREADS) as pool:
         codes = [c for batch in pool.map(create, range(THREADS)) for c in batch]
     assert codes == [201] * THREADS * 15
     items = api.list_all(limit=100)
-    assert sorted(i["name"] for i in items) == sorted(f"t{n}-{i}" for n in range(THREADS) for i in range(15))
+    assert sorted(i["name"] for i in items) == sorted(
+        f"t{n}-{i}" for n in range(THREADS) for i in range(15)
+    )
 
     # Read-modify-write from every thread on one connection, retrying on 412: no append is lost.
     target = items[0]["id"]
@@ -52,8 +61,12 @@ def test_parallel_creates_and_patches_lose_nothing(emulator_url: str) -> None:
             while True:
                 item = call("GET", f"/connections/{target}").json()["items"][0]
                 text = item.get("description", "")
-                resp = call("PATCH", f"/connections/{target}", headers={"If-Match": item["etag"]},
-                            json=[{"op": "replace", "path": "/description", "value": f"{text}[{n}.{k}]"}])  # fmt: skip
+                resp = call(
+                    "PATCH",
+                    f"/connections/{target}",
+                    headers={"If-Match": item["etag"]},
+                    json=[{"op": "replace", "path": "/description", "value": f"{text}[{n}.{k}]"}],
+                )
                 seen.append(resp.status_code)
                 if resp.status_code != 412:
                     break

@@ -31,15 +31,31 @@ TUTORIAL_BODY = """{
 def test_the_s3_tutorial_curl_call_creates_and_the_listing_masks_its_secrets(api: Api) -> None:
     # Adobe's curl, headers and body as published (with the tutorial's missing quote closed).
     out = subprocess.run(
-        ["curl", "-s", "-i", "-X", "POST", f"{api.url}{BASE}/connections",
-         "-H", f"Authorization: Bearer {api.token}",
-         "-H", f"x-api-key: {api.client}",
-         "-H", f"x-gw-ims-org-id: {api.org}",
-         "-H", "x-sandbox-name: prod",
-         "-H", "Content-Type: application/json",
-         "-d", TUTORIAL_BODY],
-        capture_output=True, text=True, timeout=30, check=True,
-    ).stdout  # fmt: skip
+        [
+            "curl",
+            "-s",
+            "-i",
+            "-X",
+            "POST",
+            f"{api.url}{BASE}/connections",
+            "-H",
+            f"Authorization: Bearer {api.token}",
+            "-H",
+            f"x-api-key: {api.client}",
+            "-H",
+            f"x-gw-ims-org-id: {api.org}",
+            "-H",
+            "x-sandbox-name: prod",
+            "-H",
+            "Content-Type: application/json",
+            "-d",
+            TUTORIAL_BODY,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    ).stdout
     head, _, body = out.replace("\r\n", "\n").partition("\n\n")
     assert head.startswith("HTTP/1.1 201")
     created = json.loads(body)
@@ -53,8 +69,13 @@ def test_the_s3_tutorial_curl_call_creates_and_the_listing_masks_its_secrets(api
 
 
 def test_post_answers_201_with_location_and_get_returns_every_documented_field(api: Api) -> None:
-    resp = api.call("POST", "/connections", json=s3_body("landing", s3AccessKey="AK", s3SecretKey="SK",
-                                                          bucketName="acme", folderPath="in/2026"))  # fmt: skip
+    resp = api.call(
+        "POST",
+        "/connections",
+        json=s3_body(
+            "landing", s3AccessKey="AK", s3SecretKey="SK", bucketName="acme", folderPath="in/2026"
+        ),
+    )
     assert resp.status_code == 201
     created = resp.json()
     assert resp.headers["Location"] == f"{BASE}/connections/{created['id']}"
@@ -63,19 +84,44 @@ def test_post_answers_201_with_location_and_get_returns_every_documented_field(a
     assert len(answer["items"]) == 1
     item = answer["items"][0]
     assert set(item) == {
-        "id", "createdAt", "updatedAt", "createdBy", "updatedBy", "createdClient", "updatedClient",
-        "sandboxId", "sandboxName", "imsOrgId", "name", "description", "connectionSpec", "state",
-        "auth", "version", "etag",
-    }  # fmt: skip
+        "id",
+        "createdAt",
+        "updatedAt",
+        "createdBy",
+        "updatedBy",
+        "createdClient",
+        "updatedClient",
+        "sandboxId",
+        "sandboxName",
+        "imsOrgId",
+        "name",
+        "description",
+        "connectionSpec",
+        "state",
+        "auth",
+        "version",
+        "etag",
+    }
     assert item["id"] == created["id"]
     assert item["etag"] == item["version"] == created["etag"]
     assert item["createdAt"] == item["updatedAt"] and item["createdAt"] > 1_600_000_000_000  # ms
-    assert item["createdBy"] == item["updatedBy"] == item["createdClient"] == item["updatedClient"] == CLIENT
+    assert (
+        item["createdBy"]
+        == item["updatedBy"]
+        == item["createdClient"]
+        == item["updatedClient"]
+        == CLIENT
+    )
     assert (item["sandboxName"], item["imsOrgId"], item["state"]) == ("prod", ORG, "enabled")
     assert item["connectionSpec"] == {"id": S3, "version": "1.0"}
     assert item["auth"] == {
         "specName": "Access Key",
-        "params": {"s3AccessKey": "AK", "s3SecretKey": MASK, "bucketName": "acme", "folderPath": "in/2026"},
+        "params": {
+            "s3AccessKey": "AK",
+            "s3SecretKey": MASK,
+            "bucketName": "acme",
+            "folderPath": "in/2026",
+        },
     }
     # A trailing slash reads the same connection.
     assert api.call("GET", f"/connections/{created['id']}/").json() == answer
@@ -107,25 +153,54 @@ def _error(api: Api, body: Any, *, raw: bool = False) -> requests.Response:
 @pytest.mark.parametrize(
     ("body", "code", "words"),
     [
-        ({**s3_body(), "connectionSpec": {"id": "00000000-0000-0000-0000-000000000000", "version": "1.0"}},
-         "1413-400", "spec ID provided is invalid"),
+        (
+            {
+                **s3_body(),
+                "connectionSpec": {"id": "00000000-0000-0000-0000-000000000000", "version": "1.0"},
+            },
+            "1413-400",
+            "spec ID provided is invalid",
+        ),
         ({**s3_body(), "connectionSpec": {"id": S3, "version": "9.9"}}, "1413-400", "spec ID"),
-        ({k: v for k, v in s3_body().items() if k != "connectionSpec"}, "1304-400", "connectionSpec.id"),
-        ({**s3_body(), "auth": {"specName": "Basic", "params": {}}}, "1415-400", "auth spec 'Basic'"),
+        (
+            {k: v for k, v in s3_body().items() if k != "connectionSpec"},
+            "1304-400",
+            "connectionSpec.id",
+        ),
+        (
+            {**s3_body(), "auth": {"specName": "Basic", "params": {}}},
+            "1415-400",
+            "auth spec 'Basic'",
+        ),
         ({**s3_body(), "auth": {"params": {}}}, "1304-400", "auth.specName"),
         ({**s3_body(), "auth": {"specName": "Access Key"}}, "1304-400", "auth.params"),
         (s3_body(s3AccessKey="AK"), "1304-400", "mandatory field s3SecretKey"),
         (s3_body(s3AccessKey="AK", s3SecretKey=""), "1304-400", "s3SecretKey"),
-        (s3_body(s3AccessKey="AK", s3SecretKey="SK", roleArn="arn:aws:iam::1:role/x"), "1312-400", "roleArn"),
-        ({**s3_body(), "auth": {"specName": "IAMRole Based", "params": {"bucketName": "b", "s3AccessKey": "A"}}},
-         "1312-400", "s3AccessKey"),
+        (
+            s3_body(s3AccessKey="AK", s3SecretKey="SK", roleArn="arn:aws:iam::1:role/x"),
+            "1312-400",
+            "roleArn",
+        ),
+        (
+            {
+                **s3_body(),
+                "auth": {
+                    "specName": "IAMRole Based",
+                    "params": {"bucketName": "b", "s3AccessKey": "A"},
+                },
+            },
+            "1312-400",
+            "s3AccessKey",
+        ),
         ({k: v for k, v in s3_body().items() if k != "name"}, "1304-400", "mandatory field name"),
         ({**s3_body(), "name": "  "}, "1304-400", "name"),
         ({**s3_body(), "description": 5}, "1000-400", "description"),
         ([s3_body()], "1000-400", "JSON object"),
     ],
-)  # fmt: skip
-def test_bad_create_bodies_get_flow_service_errors(api: Api, body: Any, code: str, words: str) -> None:
+)
+def test_bad_create_bodies_get_flow_service_errors(
+    api: Api, body: Any, code: str, words: str
+) -> None:
     resp = _error(api, body)
     assert flow_code(resp) == code
     assert words in resp.json()["report"]["detailed-message"]
@@ -162,47 +237,82 @@ def test_patch_with_the_quoted_etag_updates_and_changes_the_etag(api: Api) -> No
     assert new_etag != created["etag"] and new_etag.startswith('"')
     item = api.get(created["id"])
     assert (item["name"], item["description"], item["etag"], item["version"]) == (
-        "renamed", "new words", new_etag, new_etag)  # fmt: skip
+        "renamed",
+        "new words",
+        new_etag,
+        new_etag,
+    )
     assert item["auth"]["params"]["s3SessionToken"] == MASK
     assert item["updatedAt"] >= item["createdAt"]
 
 
 def test_patch_accepts_the_etag_without_quotes_as_update_md_sends_it(api: Api) -> None:
     created = api.create()
-    resp = _patch(api, created["id"], [{"op": "replace", "path": "/name", "value": "x"}],
-                  created["etag"].strip('"'))  # fmt: skip
+    resp = _patch(
+        api,
+        created["id"],
+        [{"op": "replace", "path": "/name", "value": "x"}],
+        created["etag"].strip('"'),
+    )
     assert resp.status_code == 200
 
 
 def test_patch_with_a_stale_etag_is_412_and_changes_nothing(api: Api) -> None:
     created = api.create()
-    first = _patch(api, created["id"], [{"op": "replace", "path": "/name", "value": "one"}], created["etag"])
+    first = _patch(
+        api, created["id"], [{"op": "replace", "path": "/name", "value": "one"}], created["etag"]
+    )
     assert first.status_code == 200
-    stale = _patch(api, created["id"], [{"op": "replace", "path": "/name", "value": "two"}], created["etag"])
+    stale = _patch(
+        api, created["id"], [{"op": "replace", "path": "/name", "value": "two"}], created["etag"]
+    )
     assert stale.status_code == 412
     assert flow_code(stale) == "1404-412"
     assert api.get(created["id"])["name"] == "one"
-    for bad in ("*", 'W/' + created["etag"], "nonsense"):
-        assert _patch(api, created["id"], [{"op": "remove", "path": "/description"}], bad).status_code == 412
+    for bad in ("*", "W/" + created["etag"], "nonsense"):
+        assert (
+            _patch(api, created["id"], [{"op": "remove", "path": "/description"}], bad).status_code
+            == 412
+        )
 
 
 def test_patch_without_if_match_is_1403(api: Api) -> None:
     created = api.create()
-    resp = _patch(api, created["id"], [{"op": "replace", "path": "/name", "value": "x"}], None,
-                  validate_request=False)  # fmt: skip
+    resp = _patch(
+        api,
+        created["id"],
+        [{"op": "replace", "path": "/name", "value": "x"}],
+        None,
+        validate_request=False,
+    )
     assert (resp.status_code, flow_code(resp)) == (400, "1403-400")
 
 
 def test_patch_replacing_all_params_keeps_validation(api: Api) -> None:
     created = api.create(s3_body(s3AccessKey="AK", s3SecretKey="SK", bucketName="b"))
     # Replacing the whole object drops what it does not repeat (JSON Patch semantics).
-    ok = _patch(api, created["id"], [{"op": "replace", "path": "/auth/params",
-                                      "value": {"s3AccessKey": "AK2", "s3SecretKey": "SK2"}}], created["etag"])  # fmt: skip
+    ok = _patch(
+        api,
+        created["id"],
+        [
+            {
+                "op": "replace",
+                "path": "/auth/params",
+                "value": {"s3AccessKey": "AK2", "s3SecretKey": "SK2"},
+            }
+        ],
+        created["etag"],
+    )
     assert ok.status_code == 200
     assert api.get(created["id"])["auth"]["params"] == {"s3AccessKey": "AK2", "s3SecretKey": MASK}
     # An untouched secret still counts as present.
     etag = ok.json()["etag"]
-    ok2 = _patch(api, created["id"], [{"op": "replace", "path": "/auth/params/s3AccessKey", "value": "AK3"}], etag)
+    ok2 = _patch(
+        api,
+        created["id"],
+        [{"op": "replace", "path": "/auth/params/s3AccessKey", "value": "AK3"}],
+        etag,
+    )
     assert ok2.status_code == 200
 
 
@@ -214,7 +324,10 @@ def test_patch_replacing_all_params_keeps_validation(api: Api) -> None:
         ([{"op": "replace", "path": "/name", "value": ""}], "1304-400"),
         ([{"op": "remove", "path": "/name"}], "1304-400"),
         ([{"op": "replace", "path": "/connectionSpec/id", "value": "other"}], "1414-400"),
-        ([{"op": "replace", "path": "/connectionSpec", "value": {"id": "x", "version": "1.0"}}], "1414-400"),
+        (
+            [{"op": "replace", "path": "/connectionSpec", "value": {"id": "x", "version": "1.0"}}],
+            "1414-400",
+        ),
         ([{"op": "move", "from": "/name", "path": "/description"}], "1434-400"),
         ([{"op": "replace", "path": "/id", "value": "x"}], "1455-400"),
         ([{"op": "replace", "path": "/keyWhichDoesNotExist", "value": "x"}], "1455-400"),
@@ -261,7 +374,13 @@ def test_sandboxes_are_isolated(api: Api) -> None:
     for method in ("GET", "DELETE"):
         resp = api.call(method, f"/connections/{prod['id']}", sandbox="dev")
         assert flow_code(resp) == "1101-404"
-    resp = _patch(api, prod["id"], [{"op": "replace", "path": "/name", "value": "x"}], prod["etag"], sandbox="dev")
+    resp = _patch(
+        api,
+        prod["id"],
+        [{"op": "replace", "path": "/name", "value": "x"}],
+        prod["etag"],
+        sandbox="dev",
+    )
     assert flow_code(resp) == "1101-404"
     assert api.get(prod["id"])["name"] == "in-prod"
 
@@ -284,14 +403,24 @@ def test_connection_specs(api: Api) -> None:
     key = auth["Access Key"]["spec"]
     assert key["$schema"] == "http://json-schema.org/draft-07/schema#"
     assert sorted(key["required"]) == ["s3AccessKey", "s3SecretKey"]
-    assert set(key["properties"]) == {"s3AccessKey", "s3SecretKey", "s3SessionToken", "serviceUrl",
-                                      "bucketName", "folderPath"}  # fmt: skip
+    assert set(key["properties"]) == {
+        "s3AccessKey",
+        "s3SecretKey",
+        "s3SessionToken",
+        "serviceUrl",
+        "bucketName",
+        "folderPath",
+    }
     secret = {n for n, p in key["properties"].items() if p.get("format") == "password"}
     assert secret == {"s3SecretKey", "s3SessionToken"}
     assert auth["IAMRole Based"]["spec"]["required"] == ["bucketName"]
-    assert api.call("GET", "/connectionSpecs", params={"property": "id==nope"}).json() == {"items": []}
+    assert api.call("GET", "/connectionSpecs", params={"property": "id==nope"}).json() == {
+        "items": []
+    }
     assert flow_code(api.call("GET", "/connectionSpecs/nope")) == "1101-404"
-    assert flow_code(api.call("GET", "/connectionSpecs", params={"property": "foo==1"})) == "1449-400"
+    assert (
+        flow_code(api.call("GET", "/connectionSpecs", params={"property": "foo==1"})) == "1449-400"
+    )
 
 
 def test_connection_test_passes_everything_without_a_credentials_file(api: Api) -> None:
@@ -299,9 +428,13 @@ def test_connection_test_passes_everything_without_a_credentials_file(api: Api) 
     assert api.call("GET", f"/connections/{created['id']}/test").json() == {"result": True}
 
 
-def test_connection_test_checks_the_s3_credentials_file(emulator_factory: Any, tmp_path: Any) -> None:
+def test_connection_test_checks_the_s3_credentials_file(
+    emulator_factory: Any, tmp_path: Any
+) -> None:
     creds = tmp_path / "s3.json"
-    creds.write_text(json.dumps({"accessKeys": {"AKIAGOOD": "right-secret"}, "buckets": ["bucket-a"]}))
+    creds.write_text(
+        json.dumps({"accessKeys": {"AKIAGOOD": "right-secret"}, "buckets": ["bucket-a"]})
+    )
     api = Api(emulator_factory(s3_credentials_file=str(creds)).url)
 
     def result(params: dict[str, str], spec_name: str = "Access Key") -> bool:
@@ -318,7 +451,10 @@ def test_connection_test_checks_the_s3_credentials_file(emulator_factory: Any, t
 
 def test_unknown_routes_and_methods(api: Api) -> None:
     resp = api.session.get(f"{api.url}{BASE}/flows", headers=api.headers())
-    assert resp.status_code == 404 and resp.json()["report"]["request-id"] == resp.headers["x-request-id"]
+    assert (
+        resp.status_code == 404
+        and resp.json()["report"]["request-id"] == resp.headers["x-request-id"]
+    )
     resp = api.session.put(f"{api.url}{BASE}/connections", headers=api.headers(), json={})
     assert resp.status_code == 405 and resp.headers["Allow"] == "GET, POST"
     assert api.session.get(f"{api.url}/nowhere").status_code == 404
@@ -327,7 +463,11 @@ def test_unknown_routes_and_methods(api: Api) -> None:
 def test_the_stored_database_holds_no_secret(emulator_factory: Any, tmp_path: Any) -> None:
     db = tmp_path / "emu.db"
     api = Api(emulator_factory(db_path=str(db)).url)
-    api.create(s3_body(s3AccessKey="AK", s3SecretKey="very-secret-value-42", s3SessionToken="tok-secret-77"))
+    api.create(
+        s3_body(
+            s3AccessKey="AK", s3SecretKey="very-secret-value-42", s3SessionToken="tok-secret-77"
+        )
+    )
     data = b"".join(p.read_bytes() for p in tmp_path.glob("emu.db*"))
     assert b"very-secret-value-42" not in data and b"tok-secret-77" not in data
     assert b"AK" in data  # the non-secret param is there: the search would have found a secret

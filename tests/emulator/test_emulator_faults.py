@@ -20,7 +20,9 @@ def test_latency_is_added_to_every_request(emulator_factory: Any) -> None:
     assert time.monotonic() - started >= 0.15  # a lower bound only: a sleep cannot be shorter
 
 
-def test_latency_sleeps_without_holding_a_lock(emulator_factory: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_latency_sleeps_without_holding_a_lock(
+    emulator_factory: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Each request's "sleep" waits for 4 requests to be sleeping at once: if the latency were
     # taken under a shared lock the barrier would break and the requests would fail.
     barrier = threading.Barrier(4, timeout=10)
@@ -62,7 +64,9 @@ def test_rate_limit_answers_429_with_an_integer_retry_after(emulator_factory: An
     assert all(api.ims(client_id="c", client_secret="s").status_code == 200 for _ in range(5))
 
 
-def test_fail_rate_one_fails_every_flow_request_and_does_nothing(emulator_factory: Any, tmp_path: Any) -> None:
+def test_fail_rate_one_fails_every_flow_request_and_does_nothing(
+    emulator_factory: Any, tmp_path: Any
+) -> None:
     db = str(tmp_path / "emu.db")
     failing = Api(emulator_factory(fail_rate=1.0, db_path=db).url)  # IMS still answers
     resp = failing.call("POST", "/connections", json=s3_body())
@@ -88,7 +92,9 @@ def test_fail_rate_without_seed_still_fails_about_as_asked(emulator_factory: Any
     assert 200 in got and 503 in got  # P(all 30 equal) = 2 * 0.5**30
 
 
-def test_commit_fail_rate_does_the_write_then_answers_500(emulator_factory: Any, tmp_path: Any) -> None:
+def test_commit_fail_rate_does_the_write_then_answers_500(
+    emulator_factory: Any, tmp_path: Any
+) -> None:
     db = str(tmp_path / "emu.db")
     flaky = Api(emulator_factory(commit_fail_rate=1.0, db_path=db).url)
     observer = Api(emulator_factory(db_path=db).url)  # same database, no faults
@@ -98,8 +104,12 @@ def test_commit_fail_rate_does_the_write_then_answers_500(emulator_factory: Any,
     [item] = observer.list_all()
     assert item["name"] == "written-anyway"
 
-    patched = flaky.call("PATCH", f"/connections/{item['id']}", headers={"If-Match": item["etag"]},
-                         json=[{"op": "replace", "path": "/name", "value": "patched-anyway"}])  # fmt: skip
+    patched = flaky.call(
+        "PATCH",
+        f"/connections/{item['id']}",
+        headers={"If-Match": item["etag"]},
+        json=[{"op": "replace", "path": "/name", "value": "patched-anyway"}],
+    )
     assert patched.status_code == 500
     assert observer.get(item["id"])["name"] == "patched-anyway"
 

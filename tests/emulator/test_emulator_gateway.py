@@ -21,7 +21,12 @@ def test_token_response_is_the_documented_one(api: Api) -> None:
 def test_token_fields_may_come_as_query_parameters(emulator: Any) -> None:
     resp = requests.post(
         f"{emulator.url}/ims/token/v3",
-        params={"grant_type": "client_credentials", "client_id": "q", "client_secret": "s", "scope": "openid"},
+        params={
+            "grant_type": "client_credentials",
+            "client_id": "q",
+            "client_secret": "s",
+            "scope": "openid",
+        },
         timeout=10,
     )
     assert check(resp).status_code == 200
@@ -50,10 +55,14 @@ def test_malformed_token_requests(api: Api, form: dict[str, str], status: int, e
 @pytest.fixture
 def clients_emulator(emulator_factory: Any, tmp_path: Any) -> Any:
     path = tmp_path / "clients.json"
-    path.write_text(json.dumps({
-        CLIENT: {"secret": "right", "org": ORG},
-        "other-client": {"secret": "other", "org": OTHER_ORG},
-    }))  # fmt: skip
+    path.write_text(
+        json.dumps(
+            {
+                CLIENT: {"secret": "right", "org": ORG},
+                "other-client": {"secret": "other", "org": OTHER_ORG},
+            }
+        )
+    )
     return emulator_factory(clients_file=str(path))
 
 
@@ -70,7 +79,10 @@ def test_clients_file_restricts_who_gets_a_token(clients_emulator: Any) -> None:
 def test_a_token_of_the_clients_file_is_bound_to_its_org(clients_emulator: Any) -> None:
     api = Api(clients_emulator.url, client="other-client", secret="other", org=ORG)
     resp = api.call("GET", "/connections")
-    assert (resp.status_code, resp.json()) == (403, {"error_code": "403025", "message": "Profile is not valid"})
+    assert (resp.status_code, resp.json()) == (
+        403,
+        {"error_code": "403025", "message": "Profile is not valid"},
+    )
 
 
 def test_default_mode_binds_a_token_to_the_first_org_it_is_used_with(api: Api) -> None:
@@ -135,21 +147,37 @@ def test_sandboxes_option_chooses_which_exist(emulator_factory: Any) -> None:
 
 
 @pytest.mark.parametrize("content_type", [None, "text/plain", "application/x-www-form-urlencoded"])
-def test_a_write_without_json_content_type_is_the_documented_bad_request(api: Api, content_type: str | None) -> None:
+def test_a_write_without_json_content_type_is_the_documented_bad_request(
+    api: Api, content_type: str | None
+) -> None:
     headers = api.headers()
     if content_type:
         headers["Content-Type"] = content_type
-    resp = check(requests.post(f"{api.url}{BASE}/connections", headers=headers,
-                               data=json.dumps(s3_body()), timeout=10), validate_request=False)  # fmt: skip
-    assert (resp.status_code, resp.json()) == (400, {
-        "type": "/placeholder/type/uri", "status": 400, "title": "BadRequestError",
-        "detail": "A valid content-type must be specified",
-    })  # fmt: skip
+    resp = check(
+        requests.post(
+            f"{api.url}{BASE}/connections", headers=headers, data=json.dumps(s3_body()), timeout=10
+        ),
+        validate_request=False,
+    )
+    assert (resp.status_code, resp.json()) == (
+        400,
+        {
+            "type": "/placeholder/type/uri",
+            "status": 400,
+            "title": "BadRequestError",
+            "detail": "A valid content-type must be specified",
+        },
+    )
     assert api.list_all() == []
 
 
 def test_json_with_a_charset_is_accepted(api: Api) -> None:
-    resp = api.call("POST", "/connections", json=s3_body(), headers={"Content-Type": "application/json; charset=utf-8"})
+    resp = api.call(
+        "POST",
+        "/connections",
+        json=s3_body(),
+        headers={"Content-Type": "application/json; charset=utf-8"},
+    )
     assert resp.status_code == 201
 
 

@@ -25,8 +25,12 @@ def fresh(emulator_factory: Any) -> Api:
 
 def _seed(api: Api) -> Api:
     for i in range(23):
-        body = s3_body(f"conn-{i:02d}", s3AccessKey=f"AK{i}", s3SecretKey="SK",
-                       bucketName="even" if i % 2 == 0 else "odd")  # fmt: skip
+        body = s3_body(
+            f"conn-{i:02d}",
+            s3AccessKey=f"AK{i}",
+            s3SecretKey="SK",
+            bucketName="even" if i % 2 == 0 else "odd",
+        )
         if i % 3 == 0:
             body["auth"] = {"specName": "IAMRole Based", "params": {"bucketName": "role"}}
         api.create(body)
@@ -58,14 +62,19 @@ def test_limit_above_the_maximum_is_clamped(seeded: Api) -> None:
 
 
 def test_the_last_page_has_no_next_link(seeded: Api) -> None:
-    page = seeded.call("GET", "/connections", params={"limit": 10, "property": "name==conn-01,conn-02"}).json()
+    page = seeded.call(
+        "GET", "/connections", params={"limit": 10, "property": "name==conn-01,conn-02"}
+    ).json()
     assert names(page["items"]) == ["conn-01", "conn-02"]
     assert "next" not in page["_links"]
 
 
 def test_exact_page_boundary_has_no_empty_last_page(seeded: Api) -> None:
-    resp = seeded.call("GET", "/connections", params={"limit": 10, "orderby": "name",
-                                                      "property": "auth.specName==Access Key"})  # fmt: skip
+    resp = seeded.call(
+        "GET",
+        "/connections",
+        params={"limit": 10, "orderby": "name", "property": "auth.specName==Access Key"},
+    )
     pages = [resp.json()]
     while "next" in pages[-1]["_links"]:
         pages.append(seeded.call("GET", pages[-1]["_links"]["next"]["href"]).json())
@@ -95,11 +104,14 @@ def test_filters_stay_applied_across_pages(seeded: Api) -> None:
 @pytest.mark.parametrize(
     ("orderby", "expected"),
     [
-        ("name", sorted), ("+name", sorted), ("-name", lambda n: sorted(n, reverse=True)),
-        ("createdAt", sorted), ("-createdAt", lambda n: sorted(n, reverse=True)),
+        ("name", sorted),
+        ("+name", sorted),
+        ("-name", lambda n: sorted(n, reverse=True)),
+        ("createdAt", sorted),
+        ("-createdAt", lambda n: sorted(n, reverse=True)),
         ("updatedAt", sorted),
     ],
-)  # fmt: skip
+)
 def test_orderby(seeded: Api, orderby: str, expected: Any) -> None:
     got = names(seeded.list_all(orderby=orderby, limit=3))
     assert got == expected([f"conn-{i:02d}" for i in range(23)])
@@ -112,9 +124,13 @@ def test_an_unencoded_plus_in_orderby_still_means_ascending(seeded: Api) -> None
 
 def test_count(seeded: Api) -> None:
     assert seeded.call("GET", "/connections", params={"count": "true"}).json() == {"count": 23}
-    answer = seeded.call("GET", "/connections", params={"count": "true", "property": "auth.specName==IAMRole Based"})
+    answer = seeded.call(
+        "GET", "/connections", params={"count": "true", "property": "auth.specName==IAMRole Based"}
+    )
     assert answer.json() == {"count": 8}
-    assert seeded.call("GET", "/connections", params={"count": "true"}, sandbox="dev").json() == {"count": 0}
+    assert seeded.call("GET", "/connections", params={"count": "true"}, sandbox="dev").json() == {
+        "count": 0
+    }
 
 
 @pytest.mark.parametrize(

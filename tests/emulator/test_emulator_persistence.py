@@ -30,8 +30,12 @@ def test_connections_survive_a_restart_with_the_same_db(tmp_path: Any) -> None:
         assert [i["name"] for i in api.list_all()] == ["kept"]
         assert [i["id"] for i in api.list_all("dev")] == [dev["id"]]
         # The stored etag still guards updates after the restart.
-        ok = api.call("PATCH", f"/connections/{kept['id']}", headers={"If-Match": before["etag"]},
-                      json=[{"op": "replace", "path": "/name", "value": "renamed"}])  # fmt: skip
+        ok = api.call(
+            "PATCH",
+            f"/connections/{kept['id']}",
+            headers={"If-Match": before["etag"]},
+            json=[{"op": "replace", "path": "/name", "value": "renamed"}],
+        )
         assert ok.status_code == 200
         # New connections are listed after the old ones.
         api.create(s3_body("after-restart"))
