@@ -246,3 +246,113 @@ def test_several_files_and_directories_in_one_run(env: Any, cli: Any, tmp_path: 
     assert r.code == 0
     assert sorted(entries(state_doc(tmp_path))) == ["dev/beta", "prod/alpha"]
     assert len(RawApi(env.url).list("prod")) == 2  # state rm deletes nothing remote
+
+
+def test_stale_etag_is_reread_rechecked_and_retried_once(
+    env: Any, cli: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from provisioner.apply import Executor
+    from provisioner.runtime import connect
+    from provisioner.state import StateStore
+    from provisioner.workflow import load_manifests, make_plan
+
+    manifest(tmp_path, alpha=s3("Alpha"))
+    applied(cli)
+    id = entries(state_doc(tmp_path))["prod/alpha"]["id"]
+    manifest(tmp_path, alpha=s3("Alpha renamed"))
+    store = StateStore("provisioner.state.json")
+    state = store.load()
+    caplog.set_level("INFO", logger="provisioner.http")
+    with connect(emulator=False) as runtime:
+        plan = make_plan(runtime, load_manifests(["m.yaml"], None), state, None)
+        # A colleague edits the connection between our plan and our PATCH: our etag is stale.
+        RawApi(env.url).patch(id, [{"op": "add", "path": "/description", "value": "meanwhile"}])
+        with store.writer(state) as writer:
+            outcomes = Executor(plan=plan, state=state, client=runtime.client, writer=writer).run()
+    assert [(o.done, o.error) for o in outcomes] == [("updated", None)]
+    patches = [line for line in caplog.text.splitlines() if f"PATCH {'/data/foundation/flowservice'}/connections/{id}" in line]
+    assert len(patches) == 2 and "-> 412" in patches[0] and "-> 200" in patches[1], patches
+    remote = RawApi(env.url).get(id)
+    assert remote is not None
+    assert remote["name"] == "Alpha renamed"
+    assert "description" not in remote or remote["description"] in ("", None)  # re-checked
+    assert entries(state_doc(tmp_path))["prod/alpha"]["etag"] == remote["etag"]
+
+
+def test_verify_reports_connections_whose_credentials_fail(
+    emulator_factory: Any, cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.conftest import point_env_at
+
+    creds = tmp_path / "s3.json"
+    creds.write_text(json.dumps({"accessKeys": {"AKIAGOOD": "good-secret"}, "buckets": ["beta"]}))
+    emu = emulator_factory(s3_credentials_file=str(creds))
+    point_env_at(monkeypatch, emu.url)
+    monkeypatch.setenv("GOOD_KEY", "AKIAGOOD")
+    monkeypatch.setenv("GOOD_SECRET", "good-secret")
+    monkeypatch.setenv("BAD_SECRET", "wrong-secret")
+    manifest(
+        tmp_path,
+        alpha=s3("Alpha", key_env="GOOD_KEY", secret_env="GOOD_SECRET"),
+        beta={"type": "amazon-s3", "name": "Beta", "auth": {"specName": "IAMRole Based", "params": {"bucketName": "beta"}}},
+        gamma=s3("Gamma", key_env="GOOD_KEY", secret_env="BAD_SECRET"),
+    )
+    r = cli("apply", "m.yaml", "--auto-approve", "--verify")
+    assert r.code == 1
+    assert "Apply complete! 3 created" in r.out
+    assert "prod/gamma" in r.err and "verify failed" in r.err
+    assert "prod/alpha" not in r.err and "prod/beta" not in r.err
+    assert "Verify: 1 of 3 connections failed the test." in r.err
+    r = cli("plan", "m.yaml", "--verify")
+    assert r.code == 1 and "prod/gamma" in r.err
+    monkeypatch.setenv("BAD_SECRET", "good-secret")  # rotate to the right secret
+    r = cli("apply", "m.yaml", "--auto-approve", "--verify")
+    assert r.code == 0, r.err
+    assert "Verify: all 3 connections passed the test." in r.out
+
+
+def _on_terminal(argv: list[str], answer: str, cwd: Path) -> tuple[int, str]:
+    """Run the CLI on a real pseudo-terminal, type `answer` at the prompt, return (code, screen)."""
+    import os
+    import pty
+    import subprocess
+    import sys
+    import time
+
+    from tests.aep import child_env
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "provisioner", *argv],
+        stdin=slave, stdout=slave, stderr=slave, cwd=cwd, env=child_env(), close_fds=True,
+    )
+    os.close(slave)
+    screen = b""
+    deadline = time.monotonic() + 60
+    answered = False
+    while time.monotonic() < deadline:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        screen += chunk
+        if not answered and b"Enter a value:" in screen:
+            os.write(master, answer.encode() + b"\n")
+            answered = True
+    code = proc.wait(timeout=60)
+    os.close(master)
+    return code, screen.decode(errors="replace")
+
+
+def test_apply_asks_on_a_terminal(env: Any, tmp_path: Path) -> None:
+    manifest(tmp_path, alpha=s3("Alpha"))
+    code, screen = _on_terminal(["apply", "m.yaml"], "no", tmp_path)
+    assert code == 1, screen
+    assert "Do you want to perform these actions?" in screen and "Apply cancelled." in screen
+    assert RawApi(env.url).list() == []
+    code, screen = _on_terminal(["apply", "m.yaml"], "yes", tmp_path)
+    assert code == 0, screen
+    assert "Apply complete! 1 created" in screen
+    assert len(RawApi(env.url).list()) == 1
