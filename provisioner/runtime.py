@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+import re
+import sys
+import threading
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +27,114 @@ class Runtime:
     settings: Settings
     client: Any  # provisioner.client.FlowServiceClient
     emulator_url: str | None = None
+    ahead: ListingAhead | None = None
+
+
+class ListingAhead:
+    """The remote listing, fetched in a background thread while the command reads its manifests
+    and state (issue #7): at thousands of connections both take about a second, and the
+    listing is almost all waiting on the network."""
+
+    def __init__(self, settings: Settings, sandboxes: frozenset[str]) -> None:
+        self.settings = settings
+        self.sandboxes = sandboxes
+        self._client: Any = None
+        self._remote: dict[str, list[RemoteConnection]] | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="listing-ahead", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        # The main thread parses manifests meanwhile and holds the GIL; at the default 5 ms
+        # switch interval each return from the network waits that long for it, which doubled
+        # the time per page. Switch more often while this thread lives.
+        interval = sys.getswitchinterval()
+        sys.setswitchinterval(min(interval, 0.0005))
+        try:
+            # Made here: importing requests is itself worth overlapping with the manifests.
+            self._client = _client(self.settings, 16)
+            self._remote = fetch_remote(self._client, self.sandboxes)
+        except BaseException as exc:  # re-raised where the listing is used
+            self._error = exc
+        finally:
+            sys.setswitchinterval(interval)
+
+    @property
+    def client(self) -> Any:
+        self._thread.join()
+        if self._client is None:
+            assert self._error is not None
+            raise self._error
+        return self._client
+
+    def take(self, sandboxes: Iterable[str]) -> dict[str, list[RemoteConnection]] | None:
+        """The listing, if it was of exactly these sandboxes (its error raised now); else None."""
+        self._thread.join()
+        if frozenset(sandboxes) != self.sandboxes:
+            return None  # the guess was wrong: list again, and forget this one's outcome
+        if self._error is not None:
+            raise self._error
+        return self._remote
+
+    def close(self) -> None:
+        self._thread.join()
+        if self._client is not None:
+            self._client.close()
+
+
+# A top-level `sandbox:` line of a manifest (the schema allows only such names).
+_TOP_SANDBOX = re.compile(rb"""^sandbox:[ \t]*["']?([A-Za-z0-9_-]+)["']?[ \t]*(?:#.*)?\r?$""", re.M)
+
+
+def likely_sandboxes(paths: Sequence[str], override: str | None) -> frozenset[str]:
+    """The sandboxes the manifests at `paths` will name, guessed from their raw text (empty
+    when unsure); the manifest loader stays the authority."""
+    if override:
+        return frozenset({override})
+    from provisioner.errors import ProvisionerError
+    from provisioner.manifest.files import discover
+
+    found: set[str] = set()
+    try:
+        for name in discover(paths):
+            text = Path(name).read_bytes()
+            match = _TOP_SANDBOX.search(text)
+            found.add(match.group(1).decode() if match else default_sandbox())
+    except (ProvisionerError, OSError):
+        return frozenset()
+    return frozenset(found)
+
+
+@contextmanager
+def listing_ahead(
+    paths: Sequence[str], sandbox: str | None, *, emulator: bool
+) -> Iterator[ListingAhead | None]:
+    """Start listing the likely sandboxes now; None when the settings are incomplete (the
+    command then reports that where it always did), with --emulator, or without a guess."""
+    sandboxes = likely_sandboxes(paths, sandbox)
+    if emulator or not sandboxes:
+        yield None
+        return
+    from provisioner.errors import ProvisionerError
+
+    try:
+        settings = Settings.from_env()
+    except ProvisionerError:
+        yield None
+        return
+    ahead = ListingAhead(settings, sandboxes)
+    # On an error (a bad manifest, say) the command ends without waiting for the network:
+    # the thread is a daemon and its outcome is dropped.
+    yield ahead
+    ahead.close()
+
+
+def _client(settings: Settings, pool_size: int) -> Any:
+    from provisioner.client import FlowServiceClient
+    from provisioner.http.pacing import AdaptivePacer
+
+    # One pacer for every lane: after a 429 they slow down together (issue #7).
+    return FlowServiceClient(settings, pool_size=max(16, pool_size), pacer=AdaptivePacer())
 
 
 def default_sandbox() -> str:
@@ -31,11 +142,14 @@ def default_sandbox() -> str:
 
 
 @contextmanager
-def connect(*, emulator: bool, pool_size: int = 16) -> Iterator[Runtime]:
-    """Settings and a client for Adobe, or for a local emulator started here (--emulator)."""
-    from provisioner.client import FlowServiceClient
-    from provisioner.http.pacing import AdaptivePacer
-
+def connect(
+    *, emulator: bool, pool_size: int = 16, ahead: ListingAhead | None = None
+) -> Iterator[Runtime]:
+    """Settings and a client for Adobe, or for a local emulator started here (--emulator).
+    With `ahead`, its settings and client are used (listing_ahead closes them)."""
+    if ahead is not None:
+        yield Runtime(ahead.settings, ahead.client, None, ahead)
+        return
     emu = None
     if emulator:
         from provisioner.emulator import Emulator, EmulatorConfig
@@ -54,9 +168,7 @@ def connect(*, emulator: bool, pool_size: int = 16) -> Iterator[Runtime]:
     else:
         settings = Settings.from_env()
     try:
-        # One pacer for every lane: after a 429 they slow down together (issue #7).
-        pacer = AdaptivePacer()
-        with FlowServiceClient(settings, pool_size=max(16, pool_size), pacer=pacer) as client:
+        with _client(settings, pool_size) as client:
             yield Runtime(settings, client, emu.url if emu else None)
     finally:
         if emu is not None:

@@ -21,22 +21,24 @@ def run(
 ) -> int:
     from provisioner import verify as checks
     from provisioner.render import outputs
-    from provisioner.runtime import connect
+    from provisioner.runtime import connect, listing_ahead
     from provisioner.state import StateStore
     from provisioner.workflow import load_manifests, make_plan
 
-    manifests = load_manifests(paths, sandbox)
-    current = StateStore(state).load()
-    with connect(emulator=emulator) as runtime:
-        plan = make_plan(runtime, manifests, current, sandbox)
-        verdicts = None
-        if verify:
-            targets = [
-                checks.Target(f"{c.sandbox}/{c.address}", c.sandbox, c.remote_id)
-                for c in plan.changes
-                if c.remote_id and c.action.value in ("no-op", "update", "adopt")
-            ]
-            verdicts = checks.verify(runtime.client, targets)
+    # The listing (network-bound) runs while the manifests and state are read (CPU-bound).
+    with listing_ahead(paths, sandbox, emulator=emulator) as ahead:
+        manifests = load_manifests(paths, sandbox)
+        current = StateStore(state).load()
+        with connect(emulator=emulator, ahead=ahead) as runtime:
+            plan = make_plan(runtime, manifests, current, sandbox)
+            verdicts = None
+            if verify:
+                targets = [
+                    checks.Target(f"{c.sandbox}/{c.address}", c.sandbox, c.remote_id)
+                    for c in plan.changes
+                    if c.remote_id and c.action.value in ("no-op", "update", "adopt")
+                ]
+                verdicts = checks.verify(runtime.client, targets)
     outputs.emit(console, plan, as_json=json, as_markdown=markdown)
     if out:
         outputs.save_plan(
