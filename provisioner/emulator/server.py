@@ -80,6 +80,17 @@ class _Handler(BaseHTTPRequestHandler):
         pass  # quiet: the emulator may serve thousands of requests a second
 
     def _read_body(self) -> bytes:
+        try:
+            return self._read_framed_body()
+        except ValueError:
+            self.close_connection = True  # the stream is out of step: do not read on
+            raise errors.flow("1000-400", "The request body is not framed correctly.") from None
+
+    def _too_large(self) -> errors.HttpError:
+        self.close_connection = True
+        return errors.gateway("413001", f"Request body larger than {_MAX_BODY} bytes")
+
+    def _read_framed_body(self) -> bytes:
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             chunks: list[bytes] = []
             while True:
@@ -90,10 +101,11 @@ class _Handler(BaseHTTPRequestHandler):
                     return b"".join(chunks)
                 chunks.append(self.rfile.read(size))
                 self.rfile.readline()
+                if sum(map(len, chunks)) > _MAX_BODY:
+                    raise self._too_large()
         length = int(self.headers.get("Content-Length") or 0)
         if length > _MAX_BODY:
-            self.close_connection = True
-            raise errors.HttpError(413, {"error_code": "413", "message": "Request body too large"})
+            raise self._too_large()
         return self.rfile.read(length) if length > 0 else b""
 
     def _serve(self) -> None:
@@ -114,6 +126,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _send(self, response: Response, request_id: str) -> None:
         self.send_response(response.status)
         self.send_header("x-request-id", request_id)
+        if self.close_connection:
+            self.send_header("Connection", "close")
         for name, value in response.headers.items():
             self.send_header(name, value)
         if response.status == 204:

@@ -206,3 +206,70 @@ def test_the_server_keeps_connections_alive(api: Api) -> None:
         assert conn.sock is not None  # the same socket served all three
     finally:
         conn.close()
+
+
+def test_a_patch_without_json_content_type_is_the_documented_bad_request(api: Api) -> None:
+    created = api.create()
+    headers = {**api.headers(), "If-Match": created["etag"]}
+    ops = [{"op": "replace", "path": "/name", "value": "x"}]
+    resp = requests.patch(
+        f"{api.url}{BASE}/connections/{created['id']}",
+        headers=headers,
+        data=json.dumps(ops),
+        timeout=10,
+    )
+    assert check(resp, validate_request=False).json()["title"] == "BadRequestError"
+    assert api.get(created["id"])["name"] == s3_body()["name"]
+
+
+def test_a_chunked_request_body_is_read(api: Api) -> None:
+    import http.client
+    from urllib.parse import urlsplit
+
+    url = urlsplit(api.url)
+    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
+    data = json.dumps(s3_body("chunked")).encode()
+    try:
+        conn.request(
+            "POST",
+            f"{BASE}/connections",
+            body=iter([data[:40], data[40:]]),
+            headers={**api.headers(), "Content-Type": "application/json"},
+            encode_chunked=True,
+        )
+        resp = conn.getresponse()
+        assert resp.status == 201, resp.read()
+        resp.read()
+        conn.request(
+            "GET", f"{BASE}/connections", headers=api.headers()
+        )  # same connection, in step
+        assert [i["name"] for i in json.loads(conn.getresponse().read())["items"]] == ["chunked"]
+    finally:
+        conn.close()
+
+
+def test_badly_framed_and_oversized_bodies_are_refused(api: Api) -> None:
+    import http.client
+    from urllib.parse import urlsplit
+
+    url = urlsplit(api.url)
+    for extra, status in (
+        ({"Content-Length": "many"}, 400),
+        ({"Content-Length": str(1 << 24)}, 413),
+    ):
+        conn = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
+        try:
+            conn.putrequest("POST", f"{BASE}/connections")
+            for name, value in {
+                **api.headers(),
+                "Content-Type": "application/json",
+                **extra,
+            }.items():
+                conn.putheader(name, value)
+            conn.endheaders()
+            resp = conn.getresponse()
+            assert resp.status == status
+            assert resp.getheader("Connection") == "close"
+        finally:
+            conn.close()
+    assert api.list_all() == []
