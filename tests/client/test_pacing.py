@@ -1,0 +1,95 @@
+"""AdaptivePacer: unlimited until a 429, then one shared rate learnt from it (fake clock)."""
+
+from __future__ import annotations
+
+import pytest
+
+from provisioner.http.pacing import INCREASE, MARGIN, AdaptivePacer
+
+
+class Clock:
+    """A clock that only moves when someone sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def pacer(clock: Clock) -> AdaptivePacer:
+    return AdaptivePacer(clock=clock, sleep=clock.sleep)
+
+
+def test_no_pacing_until_the_service_throttles(pacer: AdaptivePacer, clock: Clock) -> None:
+    for _ in range(1000):
+        pacer.acquire()
+        pacer.observe(201, None)
+    pacer.observe(404, None)
+    pacer.observe(503, 2.0)  # unavailable is not a rate limit
+    assert clock.slept == []
+    assert pacer.rate is None
+
+
+def test_a_429_pauses_every_lane_then_paces_at_the_sustained_rate(
+    pacer: AdaptivePacer, clock: Clock
+) -> None:
+    for _ in range(55):  # a burst of 55 successes in 0.1 s, then the limit
+        pacer.acquire()
+        pacer.observe(200, None)
+    clock.now += 0.1
+    pacer.observe(429, 1.0)
+    # 55 requests over 0.1 s plus the 1 s pause: the service sustains 50/s.
+    assert pacer.rate == pytest.approx(50 * MARGIN)
+    pacer.acquire()  # any lane: waits out the Retry-After first
+    assert clock.slept == [pytest.approx(1.0)]
+    pacer.acquire()  # then one request every 1/rate seconds
+    assert clock.slept[-1] == pytest.approx(1 / pacer.rate)
+
+
+def test_one_burst_of_429s_from_many_lanes_is_one_slowdown(
+    pacer: AdaptivePacer, clock: Clock
+) -> None:
+    for _ in range(20):
+        pacer.observe(200, None)
+    pacer.observe(429, 1.0)
+    rate = pacer.rate
+    for _ in range(9):  # the other lanes' requests of the same burst
+        pacer.observe(429, 1.0)
+    assert pacer.rate == rate
+    assert pacer.throttles == 1
+
+
+def test_successes_raise_the_rate_and_a_slowdown_at_most_halves_it(
+    pacer: AdaptivePacer, clock: Clock
+) -> None:
+    for _ in range(100):
+        pacer.observe(200, None)
+    pacer.observe(429, 1.0)
+    learnt = pacer.rate
+    assert learnt is not None
+    for _ in range(10):
+        pacer.observe(200, None)
+    assert pacer.rate == pytest.approx(learnt + 10 * INCREASE)
+    raised = pacer.rate
+    clock.now += 5.0
+    pacer.observe(429, 30.0)  # few successes over a long window: a very low estimate
+    assert pacer.rate == pytest.approx(raised / 2)
+
+
+def test_a_429_without_retry_after_pauses_one_second(pacer: AdaptivePacer, clock: Clock) -> None:
+    pacer.observe(200, None)
+    pacer.observe(429, None)
+    pacer.acquire()
+    assert clock.slept == [pytest.approx(1.0)]
