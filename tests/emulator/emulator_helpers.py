@@ -150,40 +150,65 @@ def _spec_path(method: str, path: str) -> str:
 def check(resp: requests.Response, *, validate_request: bool = True) -> requests.Response:
     """Validate one exchange (request when asked, response always); return the response."""
     req = resp.request
-    method = str(req.method)
-    url = urlsplit(str(req.url))
-    host = f"{url.scheme}://{url.netloc}"
     body = req.body.encode() if isinstance(req.body, str) else (req.body or b"")
-    assert resp.headers.get("x-request-id"), "every answer carries x-request-id"
+    validate(
+        str(req.method),
+        str(req.url),
+        dict(req.headers),
+        body,
+        resp.status_code,
+        dict(resp.headers),
+        resp.content,
+        validate_request=validate_request,
+    )
+    return resp
+
+
+def validate(
+    method: str,
+    url_text: str,
+    req_headers: dict[str, str],
+    req_body: bytes,
+    status: int,
+    resp_headers: dict[str, str],
+    resp_body: bytes,
+    *,
+    validate_request: bool = True,
+) -> None:
+    """The checks of check() on raw parts, for exchanges made without requests."""
+    url = urlsplit(url_text)
+    host = f"{url.scheme}://{url.netloc}"
+    lower = {k.lower(): v for k, v in resp_headers.items()}
+    request_id = lower.get("x-request-id")
+    assert request_id, "every answer carries x-request-id"
     if url.path.startswith("/ims/"):
-        data = resp.json()
-        jsonschema.validate(data, TOKEN if resp.status_code == 200 else IMS_ERROR)
-        return resp
+        jsonschema.validate(json.loads(resp_body), TOKEN if status == 200 else IMS_ERROR)
+        return
     assert url.path.startswith(BASE), url.path
     args = parse_qsl(url.query, keep_blank_values=True) if url.query else []
+    content_type = {k.lower(): v for k, v in req_headers.items()}.get("content-type")
     mock_req = MockRequest(
         host,
         method,
         _spec_path(method, url.path),
         args=args,  # type: ignore[arg-type]
-        headers=dict(req.headers),
-        data=body,
-        content_type=req.headers.get("Content-Type", "application/json"),
+        headers=req_headers,
+        data=req_body,
+        content_type=content_type or "application/json",
     )
     if validate_request:
         openapi().validate_request(mock_req)
-    content_type = resp.headers.get("Content-Type", "application/json") if resp.content else None
-    mock_resp = MockResponse(resp.content, status_code=resp.status_code, content_type=content_type)  # type: ignore[arg-type]
+    resp_type = lower.get("content-type", "application/json") if resp_body else None
+    mock_resp = MockResponse(resp_body, status_code=status, content_type=resp_type)  # type: ignore[arg-type]
     openapi().validate_response(mock_req, mock_resp)
-    if resp.status_code >= 300:
-        data = resp.json()
+    if status >= 300:
+        data = json.loads(resp_body)
         if "report" in data:
-            assert data["report"]["request-id"] == resp.headers["x-request-id"]
+            assert data["report"]["request-id"] == request_id
             code = data["type"].rsplit("FLOW-", 1)[1]
-            assert data["status"] == resp.status_code == int(code[-3:]), data
+            assert data["status"] == status == int(code[-3:]), data
         elif "error_code" in data:
-            assert resp.status_code == int(data["error_code"][:3]), data
-    return resp
+            assert status == int(data["error_code"][:3]), data
 
 
 def flow_code(resp: requests.Response) -> str:

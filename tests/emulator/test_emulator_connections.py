@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 import requests
-from emulator_helpers import BASE, CLIENT, MASK, ORG, S3, Api, flow_code, s3_body
+from emulator_helpers import BASE, CLIENT, MASK, ORG, S3, Api, flow_code, s3_body, validate
+from openapi_core.exceptions import OpenAPIError
 
 TUTORIAL_BODY = """{
         "name": "Amazon S3 base connection",
@@ -30,34 +31,25 @@ TUTORIAL_BODY = """{
 
 def test_the_s3_tutorial_curl_call_creates_and_the_listing_masks_its_secrets(api: Api) -> None:
     # Adobe's curl, headers and body as published (with the tutorial's missing quote closed).
+    url = f"{api.url}{BASE}/connections"
+    headers = {
+        "Authorization": f"Bearer {api.token}",
+        "x-api-key": api.client,
+        "x-gw-ims-org-id": api.org,
+        "x-sandbox-name": "prod",
+        "Content-Type": "application/json",
+    }
+    command = ["curl", "-s", "-i", "-X", "POST", url]
+    for name, value in headers.items():
+        command += ["-H", f"{name}: {value}"]
     out = subprocess.run(
-        [
-            "curl",
-            "-s",
-            "-i",
-            "-X",
-            "POST",
-            f"{api.url}{BASE}/connections",
-            "-H",
-            f"Authorization: Bearer {api.token}",
-            "-H",
-            f"x-api-key: {api.client}",
-            "-H",
-            f"x-gw-ims-org-id: {api.org}",
-            "-H",
-            "x-sandbox-name: prod",
-            "-H",
-            "Content-Type: application/json",
-            "-d",
-            TUTORIAL_BODY,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=True,
+        [*command, "-d", TUTORIAL_BODY], capture_output=True, text=True, timeout=30, check=True
     ).stdout
     head, _, body = out.replace("\r\n", "\n").partition("\n\n")
-    assert head.startswith("HTTP/1.1 201")
+    status_line, *header_lines = head.splitlines()
+    assert status_line.startswith("HTTP/1.1 201")
+    answer_headers = dict(line.split(": ", 1) for line in header_lines)
+    validate("POST", url, headers, TUTORIAL_BODY.encode(), 201, answer_headers, body.encode())
     created = json.loads(body)
     assert set(created) == {"id", "etag"}
     assert created["etag"].startswith('"') and created["etag"].endswith('"')
@@ -471,3 +463,32 @@ def test_the_stored_database_holds_no_secret(emulator_factory: Any, tmp_path: An
     data = b"".join(p.read_bytes() for p in tmp_path.glob("emu.db*"))
     assert b"very-secret-value-42" not in data and b"tok-secret-77" not in data
     assert b"AK" in data  # the non-secret param is there: the search would have found a secret
+
+
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [
+        (200, {"items": [{"id": "x", "createdAt": "yesterday"}]}),
+        (200, {"items": {"id": "x"}}),
+        (404, {"message": "not found"}),
+        (412, {"error_code": "1404", "message": "stale"}),
+        (
+            503,
+            {"type": "https://ns.adobe.com/aep/errors/FLOW-1103-503", "title": "x", "status": 503},
+        ),
+    ],
+)
+def test_the_validator_itself_rejects_answers_adobe_does_not_describe(
+    status: int, body: dict[str, Any]
+) -> None:
+    # Guards the guard: the checks above would be worthless if these passed.
+    with pytest.raises((OpenAPIError, AssertionError)):
+        validate(
+            "GET",
+            f"http://127.0.0.1:1{BASE}/connections",
+            {"Authorization": "Bearer t", "x-api-key": "k", "x-gw-ims-org-id": ORG},
+            b"",
+            status,
+            {"x-request-id": "r", "Content-Type": "application/json"},
+            json.dumps(body).encode(),
+        )

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import requests
-from emulator_helpers import BASE, CLIENT, ORG, OTHER_ORG, Api, check, flow_code, s3_body
+from emulator_helpers import BASE, CLIENT, ORG, OTHER_ORG, Api, check, flow_code, s3_body, validate
 
 
 def test_token_response_is_the_documented_one(api: Api) -> None:
@@ -190,19 +192,27 @@ def test_every_answer_has_a_request_id_and_errors_repeat_it(api: Api) -> None:
     assert mine.headers["x-request-id"] == mine.json()["report"]["request-id"] == "trace-me-1"
 
 
-def test_the_server_keeps_connections_alive(api: Api) -> None:
-    import http.client
-    from urllib.parse import urlsplit
-
+def _raw(api: Api) -> http.client.HTTPConnection:
     url = urlsplit(api.url)
-    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
+    return http.client.HTTPConnection(str(url.hostname), url.port, timeout=10)
+
+
+def _answer(conn: http.client.HTTPConnection) -> tuple[int, dict[str, str], bytes]:
+    resp = conn.getresponse()
+    return resp.status, dict(resp.getheaders()), resp.read()
+
+
+def test_the_server_keeps_connections_alive(api: Api) -> None:
+    conn = _raw(api)
     try:
         for _ in range(3):
             conn.request("GET", f"{BASE}/connections", headers=api.headers())
-            resp = conn.getresponse()
-            assert resp.status == 200 and resp.version == 11
-            assert json.loads(resp.read())["items"] == []
-            assert resp.getheader("Connection") != "close"
+            status, headers, body = _answer(conn)
+            validate(
+                "GET", f"{api.url}{BASE}/connections", api.headers(), b"", status, headers, body
+            )
+            assert status == 200 and json.loads(body)["items"] == []
+            assert headers.get("Connection") != "close"
         assert conn.sock is not None  # the same socket served all three
     finally:
         conn.close()
@@ -223,53 +233,50 @@ def test_a_patch_without_json_content_type_is_the_documented_bad_request(api: Ap
 
 
 def test_a_chunked_request_body_is_read(api: Api) -> None:
-    import http.client
-    from urllib.parse import urlsplit
-
-    url = urlsplit(api.url)
-    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
+    conn = _raw(api)
     data = json.dumps(s3_body("chunked")).encode()
+    headers = {**api.headers(), "Content-Type": "application/json"}
     try:
         conn.request(
             "POST",
             f"{BASE}/connections",
             body=iter([data[:40], data[40:]]),
-            headers={**api.headers(), "Content-Type": "application/json"},
+            headers=headers,
             encode_chunked=True,
         )
-        resp = conn.getresponse()
-        assert resp.status == 201, resp.read()
-        resp.read()
-        conn.request(
-            "GET", f"{BASE}/connections", headers=api.headers()
-        )  # same connection, in step
-        assert [i["name"] for i in json.loads(conn.getresponse().read())["items"]] == ["chunked"]
+        status, answer_headers, body = _answer(conn)
+        validate(
+            "POST", f"{api.url}{BASE}/connections", headers, data, status, answer_headers, body
+        )
+        assert status == 201, body
+        # The same connection is still in step for the next request.
+        conn.request("GET", f"{BASE}/connections", headers=api.headers())
+        assert [i["name"] for i in json.loads(_answer(conn)[2])["items"]] == ["chunked"]
     finally:
         conn.close()
 
 
-def test_badly_framed_and_oversized_bodies_are_refused(api: Api) -> None:
-    import http.client
-    from urllib.parse import urlsplit
-
-    url = urlsplit(api.url)
-    for extra, status in (
-        ({"Content-Length": "many"}, 400),
-        ({"Content-Length": str(1 << 24)}, 413),
-    ):
-        conn = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
-        try:
-            conn.putrequest("POST", f"{BASE}/connections")
-            for name, value in {
-                **api.headers(),
-                "Content-Type": "application/json",
-                **extra,
-            }.items():
-                conn.putheader(name, value)
-            conn.endheaders()
-            resp = conn.getresponse()
-            assert resp.status == status
-            assert resp.getheader("Connection") == "close"
-        finally:
-            conn.close()
+@pytest.mark.parametrize(("length", "status"), [("many", 400), (str(1 << 24), 413)])
+def test_badly_framed_and_oversized_bodies_are_refused(api: Api, length: str, status: int) -> None:
+    conn = _raw(api)
+    headers = {**api.headers(), "Content-Type": "application/json", "Content-Length": length}
+    try:
+        conn.putrequest("POST", f"{BASE}/connections")
+        for name, value in headers.items():
+            conn.putheader(name, value)
+        conn.endheaders()
+        got, answer_headers, body = _answer(conn)
+        assert got == status and answer_headers["Connection"] == "close"
+        validate(
+            "POST",
+            f"{api.url}{BASE}/connections",
+            headers,
+            b"",
+            got,
+            answer_headers,
+            body,
+            validate_request=False,
+        )
+    finally:
+        conn.close()
     assert api.list_all() == []
