@@ -25,6 +25,7 @@ from provisioner.secrets import Secret
 from provisioner.state import State, StateEntry
 
 CREATE_ATTEMPTS = 4
+UPDATE_ATTEMPTS = 4  # PATCHes sent; each 412 between them re-reads and re-checks first
 
 
 class Client(Protocol):
@@ -251,9 +252,12 @@ class Executor:
         return None
 
     def _update(self, res: Resource, change: Change) -> str:
-        """PATCH with If-Match; on 412 re-read, re-check, and retry once with the fresh etag."""
+        """PATCH with If-Match; on 412 re-read, re-check, and try again with the fresh etag.
+
+        A 412 also follows our own PATCH whose answer was lost (a 5xx after the write, retried
+        with the old etag), and the re-sent PATCH can meet the same fate: so a few tries.
+        """
         assert change.remote_id is not None and change.remote_etag is not None
-        kind = kinds.get(res.kind)
         sandbox = res.sandbox or ""
         rotate = any(f.sensitive for f in change.fields)
         conn = self.plan.remote.get((sandbox, change.remote_id))
@@ -262,19 +266,22 @@ class Executor:
         ops = patch_ops(res, conn, rotate_secrets=rotate)
         if not ops:
             return conn.etag
-        try:
-            return self.client.patch_connection(sandbox, conn.id, conn.etag, ops)
-        except PreconditionError:
-            fresh = self._read(res, conn.id)
-            ops = patch_ops(res, fresh, rotate_secrets=rotate)
+        for attempt in range(1, UPDATE_ATTEMPTS + 1):
+            try:
+                return self.client.patch_connection(sandbox, conn.id, conn.etag, ops)
+            except PreconditionError:
+                if attempt == UPDATE_ATTEMPTS:
+                    raise
+            except UncertainWriteError:
+                fresh = self._read(res, conn.id)
+                if fresh.etag != conn.etag and not patch_ops(res, fresh, rotate_secrets=False):
+                    return fresh.etag  # the PATCH did land
+                raise
+            conn = self._read(res, conn.id)
+            ops = patch_ops(res, conn, rotate_secrets=rotate)
             if not ops:
-                return fresh.etag
-            return self.client.patch_connection(sandbox, fresh.id, fresh.etag, ops)
-        except UncertainWriteError:
-            fresh = self._read(res, conn.id)
-            if fresh.etag != conn.etag and not patch_ops(res, fresh, rotate_secrets=False):
-                return fresh.etag  # the PATCH did land
-            raise
+                return conn.etag
+        raise AssertionError("unreachable")
 
     def _read(self, res: Resource, id: str) -> RemoteConnection:
         kind = kinds.get(res.kind)
