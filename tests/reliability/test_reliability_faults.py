@@ -76,6 +76,7 @@ def test_500_creates_under_injected_faults_and_a_rate_limit(
         applies.append(r.code)
     assert r.code == 0, r.err[-3000:]
     elapsed = time.monotonic() - started
+    faults.quiet = True
     assert "Traceback" not in r.err
 
     remote = RawApi(emu.url).list()
@@ -107,4 +108,65 @@ def test_500_creates_under_injected_faults_and_a_rate_limit(
         # Every write here is a POST: each such 500 was an uncertain create, resolved by name.
         uncertain_creates_resolved=faults["injected 500 after write"],
         seconds=round(elapsed, 1),
+    )
+
+
+def _apply_at_most_twice(cli: Any, *extra: str) -> list[int]:
+    """One apply, or after a reported failure one more; the exit codes."""
+    codes = []
+    for _ in range(2):
+        r = cli("apply", "m.yaml", "--auto-approve", *extra)
+        codes.append(r.code)
+        assert "Traceback" not in r.err and "internal error" not in r.err, r.err
+        if r.code == 0:
+            return codes
+        assert r.code == 1 and "Run apply again" in r.err, r.err
+    raise AssertionError(f"still failing after a second apply: {r.err[-3000:]}")
+
+
+def test_updates_rotations_and_deletes_under_heavier_faults(
+    emulator_factory: Any, env_for: Any, counted: Any, cli: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # One request in five fails before it is done, one write in five fails after it was done:
+    # PATCHes and DELETEs are retried by the client, and a retry of a PATCH that did land
+    # meets its own new etag (412).
+    emu = env_for(emulator_factory(fail_rate=0.2, commit_fail_rate=0.2, rate_limit=100, seed=3))
+    faults = counted(emu)
+    n = 100
+    write_manifest(tmp_path / "m.yaml", {f"c{i:03d}": s3(f"Heavy {i:03d}") for i in range(n)})
+    phases = {"create": _apply_at_most_twice(cli)}
+    ids = state_ids(tmp_path / "provisioner.state.json")
+    # Rename, describe, and rotate the secret of every connection.
+    monkeypatch.setenv("TEST_S3_SECRET", "rotated-secret-value")
+    write_manifest(
+        tmp_path / "m.yaml",
+        {f"c{i:03d}": s3(f"Heavy {i:03d} renamed", description="updated") for i in range(n)},
+    )
+    phases["update"] = _apply_at_most_twice(cli)
+    faults.quiet = True
+    assert state_ids(tmp_path / "provisioner.state.json") == ids  # updated in place
+    assert cli("plan", "m.yaml", "--detailed-exitcode").code == 0
+    remote = RawApi(emu.url).list()
+    assert sorted((c["id"], c["name"], c.get("description")) for c in remote) == sorted(
+        (ids[f"c{i:03d}"], f"Heavy {i:03d} renamed", "updated") for i in range(n)
+    )
+    # Drop half of them.
+    write_manifest(
+        tmp_path / "m.yaml",
+        {f"c{i:03d}": s3(f"Heavy {i:03d} renamed", description="updated") for i in range(n // 2)},
+    )
+    faults.quiet = False
+    phases["delete"] = _apply_at_most_twice(cli, "--allow-delete")
+    faults.quiet = True
+    left = state_ids(tmp_path / "provisioner.state.json")
+    assert left == {a: i for a, i in ids.items() if int(a[1:]) < n // 2}
+    assert sorted(c["id"] for c in RawApi(emu.url).list()) == sorted(left.values())
+    assert cli("plan", "m.yaml", "--detailed-exitcode").code == 0
+    figure(
+        "faults-updates",
+        connections=n,
+        applies_per_phase={k: len(v) for k, v in phases.items()},
+        injected_503=faults["injected 503"],
+        injected_500_after_write=faults["injected 500 after write"],
+        injected_429=faults["injected 429"],
     )
