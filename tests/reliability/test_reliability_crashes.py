@@ -11,6 +11,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.aep import RawApi, s3, write_manifest
 from tests.reliability.helpers import figure
 
@@ -118,3 +120,55 @@ def test_apply_killed_at_random_moments_converges_on_rerun(
         remote_connections=len(remote),
         seconds=round(time.monotonic() - started, 1),
     )
+
+
+def test_updates_and_deletes_killed_at_random_moments_converge(
+    emulator_factory: Any, env_for: Any, spawn_cli: Any, run_cli: Any, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    emu = env_for(emulator_factory(latency_ms=40, commit_fail_rate=0.1, seed=SEED + 1))
+    api = RawApi(emu.url)
+    rng = random.Random(SEED + 1)
+    seen: Counter[str] = Counter()
+
+    def declare(version: int, count: int = N) -> dict[str, str]:
+        names = {f"c{i:02d}": f"Update {i:02d} v{version}" for i in range(count)}
+        write_manifest(tmp_path / "m.yaml", {a: s3(n, description=f"v{version}") for a, n in names.items()})
+        return names
+
+    declare(0)
+    assert run_cli("apply", "m.yaml", "--auto-approve", cwd=tmp_path).returncode == 0
+    ids = state_ids(tmp_path / "provisioner.state.json")
+    rounds = 6
+    for version in range(1, rounds + 1):
+        last = version == rounds
+        # Every round renames and rotates the secret of every connection; the last one also
+        # drops half of them, with --allow-delete.
+        monkeypatch.setenv("TEST_S3_SECRET", f"secret-v{version}")
+        names = declare(version, N // 2 if last else N)
+        extra = ("--allow-delete",) if last else ()
+        proc = spawn_cli(
+            "apply", "m.yaml", "--auto-approve", "--parallelism", "4", *extra, cwd=tmp_path,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        assert proc.stdout is not None
+        while (line := proc.stdout.readline()) and not line.startswith("Plan:"):
+            pass
+        time.sleep(rng.uniform(0.0, 0.5))
+        seen["killed while running" if proc.poll() is None else "finished before the kill"] += 1
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate(timeout=30)
+        if (tmp_path / "provisioner.state.json.lock").exists():
+            refused = run_cli("apply", "m.yaml", "--auto-approve", cwd=tmp_path)
+            assert refused.returncode == 1 and "stale lock" in refused.stderr
+            assert run_cli("force-unlock", cwd=tmp_path).returncode == 0
+        rerun = run_cli("apply", "m.yaml", "--auto-approve", *extra, cwd=tmp_path)
+        assert rerun.returncode == 0, rerun.stdout[-2000:] + rerun.stderr[-2000:]
+        remote = api.list()
+        want = {ids[a]: (n, f"v{version}") for a, n in names.items()}
+        assert {c["id"]: (c["name"], c.get("description")) for c in remote} == want
+        assert state_ids(tmp_path / "provisioner.state.json") == {a: ids[a] for a in names}
+        final = run_cli("plan", "m.yaml", "--detailed-exitcode", cwd=tmp_path)
+        assert final.returncode == 0, final.stdout + final.stderr
+    assert seen["killed while running"] >= 3, seen
+    figure("crashes-updates", rounds=rounds, **{k.replace(" ", "_"): v for k, v in seen.items()}, replaced=0, duplicates=0, lost=0)
