@@ -152,9 +152,8 @@ def parse(params: dict[str, list[str]], default_limit: int, max_limit: int) -> Q
         return Query(query.properties, query.orderby, limit or query.limit, query.after, False)
     orderby = _last(params, "orderby", "")
     parse_orderby(orderby)  # refuse a bad one now, before any SQL
-    return Query(
-        tuple(params.get("property", [])), orderby, limit or default_limit, None, count == "true"
-    )
+    limit = limit or min(default_limit, max_limit)
+    return Query(tuple(params.get("property", [])), orderby, limit, None, count == "true")
 
 
 def _last(params: dict[str, list[str]], name: str, default: str) -> str:
