@@ -282,12 +282,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_DEBUG_HANDLER = "provisioner-debug"
+
+
 def _configure_logging(debug: bool) -> None:
+    log = logging.getLogger("provisioner")
+    # main() may run more than once in a process (tests, wrappers): a handler left by an
+    # earlier --debug run would log twice, or into a stream that is closed by now.
+    for old in [h for h in log.handlers if h.get_name() == _DEBUG_HANDLER]:
+        log.removeHandler(old)
     if not debug:
         return
     handler = logging.StreamHandler(sys.stderr)
+    handler.set_name(_DEBUG_HANDLER)
     handler.setFormatter(logging.Formatter("DEBUG %(name)s: %(message)s"))
-    log = logging.getLogger("provisioner")
     log.addHandler(handler)
     log.setLevel(logging.DEBUG)
 
