@@ -211,6 +211,27 @@ def test_import_adopts_and_refuses_what_it_must(env: Any, cli: Any, tmp_path: Pa
     assert "auth.params.s3SecretKey" in r.out
 
 
+def test_import_of_a_foreign_type_is_refused(env: Any, cli: Any, tmp_path: Path) -> None:
+    api = RawApi(env.url)
+    salesforce = api.create(
+        "CRM",
+        spec_id="cfc0fee1-7dc0-40ef-b73e-d8b134c436f5",
+        spec_name="Basic Authentication",
+        params={"username": "u", "password": "p", "securityToken": "t"},
+    )["id"]
+    manifest(tmp_path, alpha=s3("CRM"))
+    r = cli("import", "alpha", salesforce, "m.yaml")
+    assert r.code == 1
+    assert (
+        f"connection {salesforce} is a connection spec cfc0fee1-7dc0-40ef-b73e-d8b134c436f5 "
+        "connection, but alpha is declared as amazon-s3" in r.err
+    )
+    assert not (tmp_path / "provisioner.state.json").exists()
+    # and a same-named connection of another type is never adopted by plan
+    r = cli("plan", "m.yaml")
+    assert r.code == 0 and "Plan: 1 to create, 0 to update, 0 to delete, 0 to adopt." in r.out
+
+
 def test_refresh_updates_the_state_and_reports_drift(env: Any, cli: Any, tmp_path: Path) -> None:
     manifest(tmp_path, alpha=s3("Alpha"), beta=s3("Beta"))
     applied(cli)

@@ -65,10 +65,11 @@ def run(
             spec_id = str((item.get("connectionSpec") or {}).get("id", ""))
             if spec_id != kind.spec_id:
                 other = kinds.by_spec_id(spec_id)
-                what = other.name if other else f"connection spec {spec_id}"
+                what = f"an {other.name}" if other else f"a connection spec {spec_id}"
                 raise PlanError(
-                    f"connection {connection_id} is a {what} connection, but {address} is "
-                    f"declared as {res.kind}; import a connection of the declared type"
+                    f"connection {connection_id} is {what} connection, but {address} is "
+                    f"declared as {res.kind} (connection spec {kind.spec_id}); import a "
+                    "connection of the declared type"
                 )
             conn = kind.read(item, target)
             # Secrets cannot be read back: with no fingerprint recorded, the next plan shows an

@@ -193,7 +193,7 @@ class Connections:
         row = self._store.get(who.org, sandbox, id_)
         if row is None:
             raise errors.not_found(id_)
-        if self._s3 is None:
+        if self._s3 is None or row.spec_id != specs.S3_SPEC_ID:
             return {"result": True}
         if row.auth_spec == "Access Key":
             secret = self._s3["accessKeys"].get(row.params.get("s3AccessKey"))

@@ -1,4 +1,4 @@
-"""Connection specs the emulator knows (Amazon S3 source), and checking auth params against them."""
+"""Connection specs the emulator knows (Amazon S3 source, Salesforce), and checking auth params against them."""
 
 from __future__ import annotations
 
@@ -61,7 +61,44 @@ _S3: dict[str, Any] = {
     ],
 }
 
-SPECS: dict[str, dict[str, Any]] = {S3_SPEC_ID: _S3}
+# A second source, so that a connection of another type exists to be refused (e.g. by import).
+# Its id and params are those of Adobe's Salesforce example in update.md (reference §3.3).
+SALESFORCE_SPEC_ID = "cfc0fee1-7dc0-40ef-b73e-d8b134c436f5"
+_SALESFORCE: dict[str, Any] = {
+    "id": SALESFORCE_SPEC_ID,
+    "name": "Salesforce",
+    "providerId": "0ed90a81-07f4-4586-8190-b40eccef1c5a",
+    "version": "1.0",
+    "attributes": {"category": "CRM", "connectorName": "Salesforce", "isSource": True},
+    "authSpec": [
+        {
+            "name": "Basic Authentication",
+            "type": "BasicAuthentication",
+            "spec": {
+                "$schema": _DRAFT7,
+                "description": "Defines auth params required for connecting to Salesforce",
+                "type": "object",
+                "properties": {
+                    "username": {"description": "User name", "type": "string"},
+                    "password": {
+                        "description": "Password",
+                        "type": "string",
+                        "format": "password",
+                    },
+                    "securityToken": {
+                        "description": "Security token",
+                        "type": "string",
+                        "format": "password",
+                    },
+                    "environmentUrl": {"description": "Login URL", "type": "string"},
+                },
+                "required": ["username", "password", "securityToken"],
+            },
+        }
+    ],
+}
+
+SPECS: dict[str, dict[str, Any]] = {S3_SPEC_ID: _S3, SALESFORCE_SPEC_ID: _SALESFORCE}
 
 
 def public(spec: dict[str, Any]) -> dict[str, Any]:
