@@ -85,6 +85,8 @@ def scrub(text: str, sensitive: Iterable[str]) -> str:
     for value in sensitive:
         if value and len(value) >= 4:
             text = text.replace(value, MASK)
+            # As a repr shows it (an exception quoting a header value escapes its line breaks).
+            text = text.replace(repr(value)[1:-1], MASK)
     return text
 
 
@@ -235,6 +237,8 @@ def _from_exception(
             f"TLS verification failed for {origin} ({_scrubbed_reason(exc, call)}); the tool always verifies "
             f"certificates: check {variable} and the system's CA certificates (REQUESTS_CA_BUNDLE)"
         )
+    if isinstance(exc, requests.exceptions.InvalidHeader):
+        return ApiError(_unsendable_header(call))
     if not retryable_exception(exc):
         configured = call.settings.ims_url if call.service == "IMS" else call.settings.platform_url
         return ApiError(
@@ -280,6 +284,29 @@ def _reason(exc: BaseException) -> str:
     text = str(inner) or type(inner).__name__
     # urllib3 prefixes "HTTPConnection(host=..., port=...): "; the host is said elsewhere.
     return text.split("): ", 1)[-1].strip()
+
+
+_HEADER_SOURCES = {
+    "x-api-key": "AEP_CLIENT_ID",
+    "x-gw-ims-org-id": "AEP_ORG_ID",
+    "x-sandbox-name": "the sandbox name",
+}
+
+
+def _unsendable_header(call: Call) -> str:
+    """Which setting put a line break (or a leading space) into a header; never a secret's value."""
+    for name, value in call.headers.items():
+        if value[:1].isspace() or "\r" in value or "\n" in value:
+            source = _HEADER_SOURCES.get(name.lower(), f"the {name} header")
+            return (
+                f"{source} {value!r} holds a line break or a leading space, which cannot be sent "
+                f"in an HTTP header ({call.label}); correct it and run again"
+            )
+    # Not one of ours: the Authorization header, i.e. the token (whose value is never shown).
+    return (
+        "the access token holds a line break or a leading space, which cannot be sent in an "
+        "HTTP header; set AEP_ACCESS_TOKEN again without them"
+    )
 
 
 def _scrubbed_reason(exc: BaseException, call: Call) -> str:

@@ -6,7 +6,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -161,6 +161,7 @@ class Sender:
             outcome = self._once(call, headers)
             elapsed_ms = (self._clock() - sent_at) * 1000
             httplog.attempt(call, attempts, headers, outcome, elapsed_ms, sensitive)
+            told = replace(call, sensitive=sensitive)  # error messages mask the token too
             retry_after: float | None = None
             if isinstance(outcome, requests.Response):
                 status = outcome.status_code
@@ -174,27 +175,27 @@ class Sender:
                     renewed = True
                     continue
                 if status not in RETRY_STATUSES:
-                    error = translate(outcome, call, attempts=attempts, maybe_applied=maybe_applied)
+                    error = translate(outcome, told, attempts=attempts, maybe_applied=maybe_applied)
                     if allow_not_found and status == 404 and type(error) is NotFoundError:
                         return Reply(call, outcome, attempts, maybe_applied)
                     raise error
                 if status != 429:  # a 429 is refused before any work; the rest may have worked
                     maybe_applied = True
                 if call.mode is Mode.CREATE and status != 429:
-                    raise translate(outcome, call, attempts=attempts, maybe_applied=True)
+                    raise translate(outcome, told, attempts=attempts, maybe_applied=True)
                 if status in HONOURS_RETRY_AFTER:
                     retry_after = parse_retry_after(outcome.headers.get("Retry-After"))
             else:
                 if not retryable_exception(outcome):
-                    raise translate(outcome, call, attempts=attempts) from None
+                    raise translate(outcome, told, attempts=attempts) from None
                 sent = not nothing_sent(outcome)
                 maybe_applied = maybe_applied or sent
                 if call.mode is Mode.CREATE and sent:
-                    raise translate(outcome, call, attempts=attempts, maybe_applied=True) from None
+                    raise translate(outcome, told, attempts=attempts, maybe_applied=True) from None
             delay = self.policy.wait_for(retries, retry_after, self._rng)
             out_of_time = self._clock() - start + delay > self.policy.max_elapsed
             if retries >= self.policy.max_retries or out_of_time:
-                error = translate(outcome, call, attempts=attempts, maybe_applied=maybe_applied)
+                error = translate(outcome, told, attempts=attempts, maybe_applied=maybe_applied)
                 raise error from None
             retries += 1
             httplog.retrying(call, retries, self.policy.max_retries, delay)
