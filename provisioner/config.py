@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from provisioner.errors import ConfigError
 from provisioner.secrets import Secret
@@ -46,10 +47,21 @@ class Settings:
             client_secret=Secret(secret) if secret else None,
             access_token=Secret(token) if token else None,
             scopes=env.get("AEP_SCOPES") or DEFAULT_SCOPES,
-            platform_url=(env.get("AEP_PLATFORM_URL") or DEFAULT_PLATFORM_URL).rstrip("/"),
-            ims_url=(env.get("AEP_IMS_URL") or DEFAULT_IMS_URL).rstrip("/"),
+            platform_url=_url(env, "AEP_PLATFORM_URL", DEFAULT_PLATFORM_URL),
+            ims_url=_url(env, "AEP_IMS_URL", DEFAULT_IMS_URL),
             default_sandbox=env.get("AEP_SANDBOX") or DEFAULT_SANDBOX,
         )
+
+
+def _url(env: Mapping[str, str], name: str, default: str) -> str:
+    value = (env.get(name) or default).rstrip("/")
+    try:
+        _ = urlsplit(value).port  # a broken IPv6 host or a port out of range raise here
+    except ValueError as exc:
+        raise ConfigError(
+            f"{name}={value!r} is not a usable URL ({exc}); give it as https://host"
+        ) from None
+    return value
 
 
 def resolve_sandbox(cli: str | None, manifest: str | None, settings_default: str) -> str:
