@@ -43,6 +43,10 @@ def sweep_temp_files(path: Path, alive: Callable[[int], bool]) -> None:
 
 def atomic_write(path: Path, data: bytes) -> None:
     """Replace `path` with `data` so that a crash leaves either the old or the new file whole."""
+    if path.is_symlink():
+        # Write where the link points (a state kept on a shared volume): the rename would
+        # otherwise replace the link with a copy, and the target would silently go stale.
+        path = Path(os.path.realpath(path))
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
