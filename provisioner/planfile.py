@@ -147,6 +147,11 @@ def save(path: str | Path, saved: SavedPlan) -> None:
     from provisioner.state.files import atomic_write
 
     target = Path(path)
+    if target.exists() and not target.is_file():
+        # A directory, a FIFO or a device (/dev/stdout): a rename would replace it, as root.
+        raise PlanError(
+            f"cannot write the plan to {target}: it is not a regular file; give --out a file path"
+        )
     try:
         atomic_write(target, dumps(saved).encode("utf-8"))
     except OSError as exc:
