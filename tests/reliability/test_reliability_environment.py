@@ -59,3 +59,16 @@ def test_odd_settings_are_one_sentence_without_secrets(
                 assert "AEP_PLATFORM_URL" not in errors[0], (argv, errors[0])
         else:
             assert r.code == 0, (argv, text)
+
+
+def test_a_lock_timeout_that_is_not_a_finite_number_is_refused(
+    emulator_factory: Any, env_for: Any, cli: Any, tmp_path: Path
+) -> None:
+    # NaN compares false with everything: a run waiting on a held lock would wait forever.
+    env_for(emulator_factory())
+    write_manifest(tmp_path / "m.yaml", {"alpha": s3("Alpha")})
+    for value in ("nan", "NaN", "inf", "-inf"):
+        r = cli("apply", "m.yaml", "--auto-approve", f"--lock-timeout={value}")
+        assert r.code == 1, (value, r.out)
+        assert "--lock-timeout" in r.err and value in r.err, r.err
+        assert not (tmp_path / "provisioner.state.json").exists()
