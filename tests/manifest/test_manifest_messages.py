@@ -558,7 +558,10 @@ def test_deep_nesting_is_refused_not_crashed(
     result = cli("validate", "deep.yaml")
     assert result.code == 1
     first = result.err.splitlines()[0]
-    assert first.startswith("deep.yaml:1:35: a")
-    assert first.endswith(
+    # PyYAML >= 6.0.4 refuses such depth in its own scanner, before our 32-level cap sees it.
+    ours = first.startswith("deep.yaml:1:35: a") and first.endswith(
         ": the document nests deeper than 32 levels; a manifest needs far fewer, so flatten it."
     )
+    pyyamls = first.startswith("deep.yaml:1:") and "exceeded maximum nesting depth" in first
+    assert ours or pyyamls, first
+    assert result.err.splitlines()[1:] == ["Error: 1 problem found."]
