@@ -102,6 +102,18 @@ def _api_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _run_options(p: argparse.ArgumentParser) -> None:
+    """The options of commands that change connections: apply, destroy."""
+    p.add_argument("--auto-approve", action="store_true", help="do not ask for confirmation")
+    p.add_argument(
+        "--parallelism",
+        type=_positive_int,
+        default=10,
+        metavar="N",
+        help="requests in flight at once (default 10)",
+    )
+
+
 def _non_negative_float(text: str) -> float:
     try:
         value = float(text)
@@ -166,14 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("apply", "apply a fresh plan of the manifests, or a saved plan file")
     _paths(p)
-    p.add_argument("--auto-approve", action="store_true", help="do not ask for confirmation")
-    p.add_argument(
-        "--parallelism",
-        type=_positive_int,
-        default=10,
-        metavar="N",
-        help="requests in flight at once (default 10)",
-    )
+    _run_options(p)
     p.add_argument(
         "--allow-delete",
         action="store_true",
@@ -196,14 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("destroy", "delete every connection the state owns, except protected ones")
     _paths(p)
-    p.add_argument("--auto-approve", action="store_true", help="do not ask for confirmation")
-    p.add_argument(
-        "--parallelism",
-        type=_positive_int,
-        default=10,
-        metavar="N",
-        help="requests in flight at once (default 10)",
-    )
+    _run_options(p)
     _api_options(p)
 
     p = command("show", "print the state, or a saved plan")
