@@ -294,19 +294,31 @@ _HEADER_SOURCES = {
 
 
 def _unsendable_header(call: Call) -> str:
-    """Which setting put a line break (or a leading space) into a header; never a secret's value."""
+    """Which setting put a line break, a leading space or a non-Latin-1 character into a header;
+    never a secret's value."""
     for name, value in call.headers.items():
-        if value[:1].isspace() or "\r" in value or "\n" in value:
+        if _unsendable(value):
             source = _HEADER_SOURCES.get(name.lower(), f"the {name} header")
             return (
-                f"{source} {value!r} holds a line break or a leading space, which cannot be sent "
-                f"in an HTTP header ({call.label}); correct it and run again"
+                f"{source} {value!r} holds a line break, a leading space or a character outside "
+                f"Latin-1, which cannot be sent in an HTTP header ({call.label}); correct it and "
+                "run again"
             )
     # Not one of ours: the Authorization header, i.e. the token (whose value is never shown).
     return (
-        "the access token holds a line break or a leading space, which cannot be sent in an "
-        "HTTP header; set AEP_ACCESS_TOKEN again without them"
+        "the access token holds a line break, a leading space or a character outside Latin-1, "
+        "which cannot be sent in an HTTP header; set AEP_ACCESS_TOKEN again without them"
     )
+
+
+def _unsendable(value: str) -> bool:
+    if value[:1].isspace() or "\r" in value or "\n" in value:
+        return True
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _scrubbed_reason(exc: BaseException, call: Call) -> str:

@@ -220,3 +220,6 @@ class Sender:
             )
         except requests.RequestException as exc:
             return exc
+        except UnicodeEncodeError:
+            # http.client sends header values as Latin-1; translate names the setting at fault.
+            return requests.exceptions.InvalidHeader("a header value is not Latin-1 text")
