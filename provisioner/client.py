@@ -280,7 +280,8 @@ def _etag(reply: Reply, answer: Any) -> str:
 
 def _seg(value: str) -> str:
     """An id as one path segment (an id with a slash must not reach another endpoint)."""
-    return quote(value, safe="")
+    # surrogateescape: an id typed as bytes that are not UTF-8 is sent as those bytes (and not found).
+    return quote(value, safe="", errors="surrogateescape")
 
 
 def _secrets_in(value: Any) -> tuple[str, ...]:
