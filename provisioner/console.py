@@ -49,11 +49,11 @@ class Console:
         return f"\x1b[{codes}m{text}\x1b[0m"
 
     def out(self, text: str = "") -> None:
-        self.stdout.write(text + "\n")
+        self.stdout.write(_encodable(self.stdout, text) + "\n")
         self.stdout.flush()
 
     def err(self, text: str = "") -> None:
-        self.stderr.write(text + "\n")
+        self.stderr.write(_encodable(self.stderr, text) + "\n")
         self.stderr.flush()
 
     @property
@@ -69,3 +69,15 @@ class Console:
         answer = self.stdin.readline()
         self.out()
         return answer.strip() == "yes"
+
+
+def _encodable(stream: TextIO, text: str) -> str:
+    """`text`, with what the stream cannot encode (an argument that was not UTF-8) escaped."""
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+    try:
+        text.encode(encoding)
+    except UnicodeEncodeError:
+        return text.encode(encoding, "backslashreplace").decode(encoding)
+    except LookupError:
+        pass
+    return text
