@@ -20,6 +20,10 @@ CASES: dict[str, tuple[dict[str, str], str]] = {
     "client id with a line break": ({"AEP_CLIENT_ID": "client\nX-Evil: 1"}, "AEP_CLIENT_ID"),
     "org with a line break": ({"AEP_ORG_ID": "ORG@AdobeOrg\r\n"}, "AEP_ORG_ID"),
     "sandbox with a line break": ({"AEP_SANDBOX": "prod\nX-Evil: 1"}, "sandbox"),
+    "token outside Latin-1": ({"AEP_ACCESS_TOKEN": TOKEN + "日本", "AEP_CLIENT_SECRET": ""}, "AEP_ACCESS_TOKEN"),
+    "client id outside Latin-1": ({"AEP_CLIENT_ID": "客户"}, "AEP_CLIENT_ID"),
+    "sandbox outside Latin-1": ({"AEP_SANDBOX": "日本"}, "sandbox"),
+    "sandbox that is not UTF-8": ({"AEP_SANDBOX": "prod\udcff"}, "sandbox"),
     "client secret with a line break": ({"AEP_CLIENT_SECRET": SECRET + "\n"}, ""),
     "platform URL with a broken IPv6 host": ({"AEP_PLATFORM_URL": "http://[::1"}, "AEP_PLATFORM_URL"),
     "platform URL with a port out of range": ({"AEP_PLATFORM_URL": "http://127.0.0.1:99999"}, "AEP_PLATFORM_URL"),
@@ -71,4 +75,17 @@ def test_a_lock_timeout_that_is_not_a_finite_number_is_refused(
         r = cli("apply", "m.yaml", "--auto-approve", f"--lock-timeout={value}")
         assert r.code == 1, (value, r.out)
         assert "--lock-timeout" in r.err and value in r.err, r.err
+        assert not (tmp_path / "provisioner.state.json").exists()
+
+
+def test_import_of_an_odd_connection_id_is_one_sentence(
+    emulator_factory: Any, env_for: Any, cli: Any, tmp_path: Path
+) -> None:
+    env_for(emulator_factory())
+    write_manifest(tmp_path / "m.yaml", {"alpha": s3("Alpha")})
+    for odd in ("\udcff", "日本", "../../connections", "a/b?c#d", "x" * 3000, " "):
+        r = cli("import", "alpha", odd, "m.yaml")
+        assert r.code == 1, (odd, r.out)
+        assert "internal error" not in r.err and "Traceback" not in r.err, (odd, r.err)
+        assert r.err.startswith("Error: "), r.err
         assert not (tmp_path / "provisioner.state.json").exists()
