@@ -48,9 +48,9 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see '{self.prog} --help')")
 
 
-def _globals_parent() -> argparse.ArgumentParser:
+def _globals_parent() -> _Parser:
     # SUPPRESS so a global flag given before the command is not reset by the subparser.
-    parent = argparse.ArgumentParser(add_help=False)
+    parent = _Parser(add_help=False)
     parent.add_argument(
         "--debug",
         action="store_true",

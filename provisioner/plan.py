@@ -11,11 +11,13 @@ import enum
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TypedDict
 
 from provisioner import diff, kinds
 from provisioner.errors import PlanError
 from provisioner.model import RemoteConnection, Resource
-from provisioner.state import State, StateEntry
+from provisioner.secrets import Secret
+from provisioner.state import State, StateEntry, fingerprint
 
 
 class Action(enum.Enum):
@@ -106,9 +108,7 @@ class Plan:
 
 
 def fingerprints(resource: Resource, salt: str) -> dict[str, str]:
-    from provisioner.state import fingerprint
-    from provisioner.secrets import Secret
-
+    """Salted fingerprints of the resource's secret params: how a rotation is seen."""
     return {
         k: fingerprint(salt, v.reveal()) for k, v in resource.params.items() if isinstance(v, Secret)
     }
@@ -162,7 +162,7 @@ def compute(
                 "apply before removing it, or 'provisioner state rm' it to stop managing it"
             )
             continue
-        conn = by_id.get((entry.sandbox, entry.id))
+        still_there = by_id.get((entry.sandbox, entry.id))
         changes.append(
             Change(
                 action=Action.DELETE,
@@ -173,15 +173,14 @@ def compute(
                 name=entry.name,
                 fields=diff.removed_fields(diff.entry_view(entry)),
                 remote_id=entry.id,
-                remote_etag=conn.etag if conn else entry.etag,
+                remote_etag=still_there.etag if still_there else entry.etag,
                 protect=entry.protect,
-                drift=None if conn else Drift(deleted=True),
+                drift=None if still_there else Drift(deleted=True),
             )
         )
 
     if problems:
         raise PlanError(_join(problems))
-    resource_map = {k: v for k, v in declared.items()}
     changes.sort(key=lambda c: (c.sandbox, c.address))
     return Plan(
         org=org,
@@ -190,7 +189,7 @@ def compute(
         serial=state.serial,
         manifest_digest=manifest_digest,
         sandboxes=tuple(scope),
-        resources=resource_map,
+        resources=declared,
         remote=by_id,
     )
 
@@ -214,6 +213,16 @@ def _check_unique_names(resources: Iterable[Resource], problems: list[str]) -> N
             )
 
 
+class _Base(TypedDict):
+    """The fields every Change of one address shares."""
+
+    org: str
+    sandbox: str
+    address: str
+    kind: str
+    name: str
+
+
 def _plan_owned(
     org: str,
     res: Resource,
@@ -223,7 +232,7 @@ def _plan_owned(
     problems: list[str],
 ) -> Change:
     sandbox = res.sandbox or ""
-    base = dict(org=org, sandbox=sandbox, address=res.address, kind=res.kind, name=res.name)
+    base = _Base(org=org, sandbox=sandbox, address=res.address, kind=res.kind, name=res.name)
     desired = diff.desired_view(res, fps)
     if conn is None:
         return Change(
@@ -280,7 +289,7 @@ def _plan_new(
 ) -> Change:
     sandbox = res.sandbox or ""
     kind = kinds.get(res.kind)
-    base = dict(org=org, sandbox=sandbox, address=res.address, kind=res.kind, name=res.name)
+    base = _Base(org=org, sandbox=sandbox, address=res.address, kind=res.kind, name=res.name)
     candidates = [
         c
         for c in listing

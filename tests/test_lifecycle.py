@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.aep import S3_SPEC, RawApi, s3, write_manifest
+from tests.aep import RawApi, s3, write_manifest
 from tests.test_core import SECRET, entries, state_doc
 
 

@@ -19,11 +19,11 @@ def run(
     from provisioner import diff
     from provisioner.apply import Executor, Outcome
     from provisioner.commands._scope import scope_sandboxes
+    from provisioner.commands.state import waiting
     from provisioner.errors import UsageError
     from provisioner.plan import Action, Change, Plan
     from provisioner.render import text
     from provisioner.runtime import connect
-    from provisioner.commands.state import waiting
     from provisioner.state import StateStore
 
     store = StateStore(state)

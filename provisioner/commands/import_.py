@@ -17,10 +17,10 @@ def run(
     emulator: bool,
 ) -> int:
     from provisioner import kinds
+    from provisioner.commands.state import waiting
     from provisioner.errors import PlanError
     from provisioner.manifest import load
     from provisioner.runtime import connect, default_sandbox
-    from provisioner.commands.state import waiting
     from provisioner.state import StateEntry, StateStore
 
     manifests = load(

@@ -17,12 +17,12 @@ def run(
     from dataclasses import replace
 
     from provisioner import diff
+    from provisioner.commands._scope import scope_sandboxes
+    from provisioner.commands.state import waiting
     from provisioner.plan import Drift
     from provisioner.render.text import when
     from provisioner.runtime import connect, fetch_remote
-    from provisioner.commands.state import waiting
     from provisioner.state import StateStore
-    from provisioner.commands._scope import scope_sandboxes
 
     store = StateStore(state)
     with store.lock("refresh", lock_timeout, on_wait=waiting(console, lock_timeout)):

@@ -29,11 +29,22 @@ class AuthSpec:
 
 
 class Kind(Protocol):
-    name: str  # the manifest's `type:`
-    title: str
-    spec_id: str
-    spec_version: str
-    auth_specs: Mapping[str, AuthSpec]
+    @property
+    def name(self) -> str:
+        """The manifest's `type:`."""
+        ...
+
+    @property
+    def title(self) -> str: ...
+
+    @property
+    def spec_id(self) -> str: ...
+
+    @property
+    def spec_version(self) -> str: ...
+
+    @property
+    def auth_specs(self) -> Mapping[str, AuthSpec]: ...
 
     def create_body(self, resource: Resource) -> dict[str, Any]:
         """The POST /connections body, secrets revealed (only ever sent, never logged)."""

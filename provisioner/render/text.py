@@ -31,7 +31,7 @@ _HEADLINE = {
 def when(epoch_ms: int | None) -> str:
     if not epoch_ms:
         return "an unknown time"
-    t = dt.datetime.fromtimestamp(epoch_ms / 1000, tz=dt.timezone.utc)
+    t = dt.datetime.fromtimestamp(epoch_ms / 1000, tz=dt.UTC)
     return t.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -98,7 +98,7 @@ def render(console: Console, plan: Plan) -> list[str]:
     for change in plan.changes:
         if change.action is Action.NOOP and change.drift is not None:
             lines += drift_lines(change, change.drift)
-            lines.append(f"  #   (the manifest agrees with the new values: nothing to do)")
+            lines.append("  #   (the manifest agrees with the new values: nothing to do)")
             lines.append("")
     changes = [c for c in plan.changes if c.is_change]
     if not changes:
