@@ -16,8 +16,8 @@ from collections.abc import Callable
 
 # Pace at this share of the rate the service was seen to sustain.
 MARGIN = 0.97
-# Each success raises the rate by this many requests/s: about 2% a second at any rate.
-INCREASE = 0.02
+# Each success raises the rate by this many requests/s: about 5% a second at any rate.
+INCREASE = 0.05
 MIN_RATE = 0.5  # requests/s: never slower than this
 
 
@@ -37,7 +37,7 @@ class AdaptivePacer:
         self.throttles = 0  # 429 episodes seen (one burst of 429s from many lanes is one)
         self._next = 0.0  # when the next request may start
         self._resume = 0.0  # no request before this: the service's Retry-After, for every lane
-        self._since = clock()  # start of the current measuring window
+        self._since: float | None = None  # start of the measuring window: the first success
         self._ok = 0  # successes in the current window
 
     def acquire(self) -> None:
@@ -54,6 +54,9 @@ class AdaptivePacer:
         """Learn from one answer of the service: its status and Retry-After (seconds), if any."""
         with self._lock:
             if 200 <= status < 300:
+                if self._since is None:
+                    # Not the pacer's creation: the command may have read manifests since.
+                    self._since = self._clock()
                 self._ok += 1
                 if self.rate is not None:
                     self.rate += INCREASE
@@ -65,7 +68,8 @@ class AdaptivePacer:
                 return  # another lane's request from the same burst: already accounted for
             pause = retry_after if retry_after is not None else 1.0
             # What the service let through since the last 429, the coming pause included.
-            sustained = self._ok / max(now - self._since + pause, 1e-3)
+            since = now if self._since is None else self._since
+            sustained = self._ok / max(now - since + pause, 1e-3)
             rate = max(MIN_RATE, sustained * MARGIN)
             if self.rate is not None:
                 # Slow down, but at most by half per episode: a window with few successes
@@ -75,5 +79,5 @@ class AdaptivePacer:
             self.throttles += 1
             self._resume = now + pause
             self._next = self._resume
-            self._since = now
+            self._since = self._resume  # the next window is a sending period, like this one
             self._ok = 0
