@@ -19,14 +19,16 @@ def run(
     lock_timeout: float,
     emulator: bool,
 ) -> int:
-    from provisioner import verify as checks
-    from provisioner.render import outputs
     from provisioner.runtime import connect, listing_ahead
-    from provisioner.state import StateStore
-    from provisioner.workflow import load_manifests, make_plan
 
-    # The listing (network-bound) runs while the manifests and state are read (CPU-bound).
+    # The listing (network-bound) runs while the rest is imported and the manifests and state
+    # are read (CPU-bound).
     with listing_ahead(paths, sandbox, emulator=emulator) as ahead:
+        from provisioner import verify as checks
+        from provisioner.render import outputs
+        from provisioner.state import StateStore
+        from provisioner.workflow import load_manifests, make_plan
+
         manifests = load_manifests(paths, sandbox)
         current = StateStore(state).load()
         with connect(emulator=emulator, ahead=ahead) as runtime:
