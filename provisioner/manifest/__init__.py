@@ -95,6 +95,7 @@ def load(
         results.append(checked)
 
     problems.extend(_duplicates(results, sandbox_override, default_sandbox))
+    problems.extend(_secrets_shown(results))
     if problems:
         raise InvalidManifests(problems, warnings)
     resources = tuple(
@@ -118,6 +119,27 @@ def load(
         digest=digest(contents),
         warnings=tuple(sorted(warnings)),
     )
+
+
+def _secrets_shown(results: Sequence[checks.Checked]) -> list[Problem]:
+    """A variable used as a secret anywhere may not also fill a field that is shown and stored."""
+    secret: dict[str, Location] = {}
+    for result in results:
+        for name, where in result.secret_vars.items():
+            secret.setdefault(name, where)
+    return [
+        Problem(
+            spot.file,
+            spot.line,
+            spot.column,
+            spot.path,
+            f"uses ${{env:{name}}}, which holds a secret (it is used as one at {secret[name]}); "
+            "this field is shown in plans and stored in the state, so use another variable here.",
+        )
+        for result in results
+        for name, spot in result.plain_vars
+        if name in secret
+    ]
 
 
 def _duplicates(

@@ -36,6 +36,9 @@ class Checked:
     warnings: list[Problem] = field(default_factory=list)
     declared: list[Declared] = field(default_factory=list)
     addresses: list[tuple[str, Location]] = field(default_factory=list)  # every one written
+    # ${env:NAME} uses: as a whole secret, and inside shown-and-stored text (name, description...)
+    secret_vars: dict[str, Location] = field(default_factory=dict)
+    plain_vars: list[tuple[str, Problem]] = field(default_factory=list)
     sandbox: str | None = None
 
 
@@ -82,6 +85,10 @@ class _FileCheck:
             self.problem(where, path, bad.reason + ".")
         if malformed:
             return value
+        for part in parts:
+            if isinstance(part, references.Reference):
+                spot = Problem(self.file, where[0], where[1], format_path(path), "")
+                self.result.plain_vars.append((part.name, spot))
         resolved, unset = references.resolve(parts, self.environ)
         for name in unset:
             self.unset(where, path, name)
@@ -114,6 +121,7 @@ class _FileCheck:
         if isinstance(value, str):
             name = references.full_reference(value)
             if name is not None:
+                self.result.secret_vars.setdefault(name, Location(self.file, where[0], where[1]))
                 if name in self.environ:
                     return Secret(self.environ[name])
                 self.unset(where, path, name)
