@@ -117,3 +117,31 @@ def test_sentinel_secrets_never_leak_from_any_command(
         bytes_scanned=sum(len(v) for v in seen.values()),
         leaks=0,
     )
+
+
+@pytest.mark.parametrize("field", ["description", "name", "s3AccessKey", "bucketName"])
+def test_a_secret_variable_reused_in_a_shown_field_is_refused(
+    field: str, emulator_factory: Any, cli: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # The value of a variable used as a secret must not reach the plan or the state through a
+    # field that is shown and stored, wherever the manifests use it.
+    emu = emulator_factory()
+    for name, value in {
+        "AEP_CLIENT_ID": EMULATOR_CLIENT_ID, "AEP_ORG_ID": EMULATOR_ORG_ID,
+        "AEP_CLIENT_SECRET": "x", "AEP_PLATFORM_URL": emu.url, "AEP_IMS_URL": emu.url,
+        "TEST_S3_KEY": "AKIAEXAMPLEKEY", "TEST_S3_SECRET": S3_SENTINEL,
+    }.items():
+        monkeypatch.setenv(name, value)
+    entry = s3("Alpha")
+    if field in ("description", "name"):
+        entry[field] = "${env:TEST_S3_SECRET}"
+    else:
+        entry["auth"]["params"][field] = "${env:TEST_S3_SECRET}"
+    write_manifest(tmp_path / "a.yaml", {"alpha": s3("Alpha")})
+    write_manifest(tmp_path / "b.yaml", {"beta": entry | {"name": entry["name"] if field == "name" else "Beta"}})
+    for argv in (("validate", "a.yaml", "b.yaml"), ("plan", "a.yaml", "b.yaml"), ("apply", "a.yaml", "b.yaml", "--auto-approve")):
+        r = cli(*argv)
+        assert r.code == 1, (argv, r.out)
+        assert S3_SENTINEL not in r.out + r.err
+        assert "TEST_S3_SECRET" in r.err and "secret" in r.err, r.err
+    assert not (tmp_path / "provisioner.state.json").exists()
