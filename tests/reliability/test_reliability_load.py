@@ -7,8 +7,10 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
 
 from tests.aep import BASE, S3_SPEC, RawApi
@@ -101,8 +103,12 @@ def run_lane(url: str, number: int, lane: Lane, start: threading.Barrier) -> Non
     session.close()
 
 
-def test_sixteen_threads_of_mixed_requests_lose_no_write(emulator_factory: Any, counted: Any) -> None:
-    emu = emulator_factory(fail_rate=0.05, commit_fail_rate=0.05, seed=SEED)
+@pytest.mark.parametrize("storage", ["memory", "sqlite file"])
+def test_sixteen_threads_of_mixed_requests_lose_no_write(
+    storage: str, emulator_factory: Any, counted: Any, tmp_path: Path
+) -> None:
+    db = str(tmp_path / "emulator.db") if storage == "sqlite file" else None
+    emu = emulator_factory(fail_rate=0.05, commit_fail_rate=0.05, seed=SEED, db_path=db)
     faults = counted(emu)
     lanes = [Lane() for _ in range(THREADS)]
     start = threading.Barrier(THREADS)
@@ -135,6 +141,7 @@ def test_sixteen_threads_of_mixed_requests_lose_no_write(emulator_factory: Any, 
     assert faults["injected 503"] > 0 and faults["injected 500 after write"] > 0
 
     # No write lost: what each lane knows it wrote is there, exactly as written.
+    faults.quiet = True
     api = RawApi(emu.url)
     remote = {c["id"]: c for c in api.list()}
     names = Counter(c["name"] for c in remote.values())
@@ -156,6 +163,7 @@ def test_sixteen_threads_of_mixed_requests_lose_no_write(emulator_factory: Any, 
     assert len(remote) == expected
     figure(
         "emulator-load",
+        storage=storage.replace(" ", "-"),
         threads=THREADS,
         requests=sum(statuses.values()),
         answers_2xx=sum(n for s, n in statuses.items() if s < 300),
