@@ -172,3 +172,40 @@ def test_updates_and_deletes_killed_at_random_moments_converge(
         assert final.returncode == 0, final.stdout + final.stderr
     assert seen["killed while running"] >= 3, seen
     figure("crashes-updates", rounds=rounds, **{k.replace(" ", "_"): v for k, v in seen.items()}, replaced=0, duplicates=0, lost=0)
+
+
+def test_destroy_killed_at_random_moments_converges(
+    emulator_factory: Any, env_for: Any, spawn_cli: Any, run_cli: Any, tmp_path: Path
+) -> None:
+    emu = env_for(emulator_factory(latency_ms=40, commit_fail_rate=0.1, seed=SEED + 2))
+    api = RawApi(emu.url)
+    rng = random.Random(SEED + 2)
+    write_manifest(tmp_path / "m.yaml", {f"c{i:02d}": s3(f"Destroy {i:02d}") for i in range(N)})
+    assert run_cli("apply", "m.yaml", "--auto-approve", cwd=tmp_path).returncode == 0
+    left = [N]
+    for _ in range(3):
+        proc = spawn_cli(
+            "destroy", "m.yaml", "--auto-approve", "--parallelism", "2", cwd=tmp_path,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        assert proc.stdout is not None
+        # From the first delete reported, a moment among the others.
+        while (line := proc.stdout.readline()) and ": deleted (id " not in line:
+            pass
+        time.sleep(rng.uniform(0.0, 0.2))
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate(timeout=30)
+        if (tmp_path / "provisioner.state.json.lock").exists():
+            assert run_cli("force-unlock", cwd=tmp_path).returncode == 0
+        remote = {c["id"] for c in api.list()}
+        owned = set(state_ids(tmp_path / "provisioner.state.json").values())
+        # Never an orphan: the state forgets a connection only once it is gone. (An entry
+        # whose delete landed just before the kill may remain; the next run sees it gone.)
+        assert remote <= owned, "a connection the state forgot is still there"
+        left.append(len(remote))
+    final = run_cli("destroy", "m.yaml", "--auto-approve", cwd=tmp_path)
+    assert final.returncode == 0, final.stdout + final.stderr
+    assert api.list() == []
+    assert state_ids(tmp_path / "provisioner.state.json") == {}
+    assert left[-1] < N, left  # the kills did land among the deletes
+    figure("crashes-destroy", kills=3, remote_after_each_kill=left, remote_at_end=0)
