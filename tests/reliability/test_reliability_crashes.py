@@ -209,3 +209,44 @@ def test_destroy_killed_at_random_moments_converges(
     assert state_ids(tmp_path / "provisioner.state.json") == {}
     assert left[-1] < N, left  # the kills did land among the deletes
     figure("crashes-destroy", kills=3, remote_after_each_kill=left, remote_at_end=0)
+
+
+def test_apply_cancelled_with_sigterm_unwinds_and_converges(
+    emulator_factory: Any, env_for: Any, spawn_cli: Any, run_cli: Any, tmp_path: Path
+) -> None:
+    # A pipeline that cancels a job sends SIGTERM: the apply stops starting writes, records
+    # those in flight, releases its lock and exits 130, so the next run needs no force-unlock.
+    emu = env_for(emulator_factory(latency_ms=40, seed=SEED + 3))
+    api = RawApi(emu.url)
+    rng = random.Random(SEED + 3)
+    codes = []
+    for round_ in range(4):
+        work = tmp_path / f"round{round_}"
+        names = {f"c{i:02d}": f"Term {round_}-{i:02d}" for i in range(N)}
+        write_manifest(work / "m.yaml", {a: s3(n) for a, n in names.items()})
+        proc = spawn_cli(
+            "apply", "m.yaml", "--auto-approve", "--parallelism", "4", cwd=work,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        assert proc.stdout is not None
+        while (line := proc.stdout.readline()) and not line.startswith("Plan:"):
+            pass
+        time.sleep(rng.uniform(0.0, 0.4))
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+        codes.append(proc.returncode)
+        assert proc.returncode in (0, 130), err
+        if proc.returncode == 130:
+            assert "Interrupted." in err and "Traceback" not in err, err
+        assert not (work / "provisioner.state.json.lock").exists(), "SIGTERM left the lock"
+        assert not (work / "provisioner.state.json.journal").exists(), "SIGTERM left the journal"
+        recorded = state_ids(work / "provisioner.state.json")
+        remote = {c["name"]: c["id"] for c in api.list() if c["name"] in names.values()}
+        # Everything created before the signal is in the state: nothing to adopt later.
+        assert recorded == {a: remote[n] for a, n in names.items() if n in remote}
+        rerun = run_cli("apply", "m.yaml", "--auto-approve", cwd=work)
+        assert rerun.returncode == 0, rerun.stderr
+        assert "0 adopted" in rerun.stdout, rerun.stdout[-500:]  # nothing was left unrecorded
+        assert run_cli("plan", "m.yaml", "--detailed-exitcode", cwd=work).returncode == 0
+    assert codes.count(130) >= 2, codes
+    figure("sigterm", rounds=4, exit_codes=codes, locks_left=0, journals_left=0)
