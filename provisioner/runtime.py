@@ -54,7 +54,7 @@ class ListingAhead:
             # Made here: importing requests is itself worth overlapping with the manifests.
             self._client = _client(self.settings, 16)
             self._remote = fetch_remote(self._client, self.sandboxes)
-        except BaseException as exc:  # re-raised where the listing is used
+        except BaseException as exc:  # noqa: BLE001 (re-raised where the listing is used)
             self._error = exc
         finally:
             sys.setswitchinterval(interval)
@@ -83,7 +83,9 @@ class ListingAhead:
 
 
 # A top-level `sandbox:` line of a manifest (the schema allows only such names).
-_TOP_SANDBOX = re.compile(rb"""^sandbox:[ \t]*["']?([A-Za-z0-9_-]+)["']?[ \t]*(?:#.*)?\r?$""", re.M)
+_TOP_SANDBOX = re.compile(
+    rb"""^sandbox:[ \t]*["']?([A-Za-z0-9_-]+)["']?[ \t]*(?:#.*)?\r?$""", re.MULTILINE
+)
 
 
 def likely_sandboxes(paths: Sequence[str], override: str | None) -> frozenset[str]:

@@ -56,16 +56,22 @@ class CountingSession(requests.Session):
         super().__init__()
         self._count_lock = threading.Lock()
         self.requests_sent = 0
-        self._environment: dict[tuple[Any, ...], dict[str, Any]] = {}
+        self._environment: dict[tuple[Any, ...], Any] = {}
 
     def merge_environment_settings(
         self, url: str | bytes | None, proxies: Any, stream: Any, verify: Any, cert: Any
-    ) -> dict[str, Any]:
+    ) -> Any:
         """requests re-reads the proxy and CA-bundle variables (a scan of os.environ) on every
         request; they do not change during a run, so the answer is kept per scheme and host."""
         parts = urlsplit(url.decode() if isinstance(url, bytes) else url or "")
-        key = (parts.scheme, parts.netloc, tuple(sorted((proxies or {}).items())), stream,
-               verify, cert)
+        key = (
+            parts.scheme,
+            parts.netloc,
+            tuple(sorted((proxies or {}).items())),
+            stream,
+            verify,
+            cert,
+        )
         merged = self._environment.get(key)
         if merged is None:
             merged = super().merge_environment_settings(url, proxies, stream, verify, cert)

@@ -33,8 +33,11 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 PAGE = 100
-CLIENT = {"AEP_CLIENT_ID": "bench-client", "AEP_CLIENT_SECRET": "bench-secret",
-          "AEP_ORG_ID": "EMULATOR0000000000000000@AdobeOrg"}
+CLIENT = {
+    "AEP_CLIENT_ID": "bench-client",
+    "AEP_CLIENT_SECRET": "bench-secret",
+    "AEP_ORG_ID": "EMULATOR0000000000000000@AdobeOrg",
+}
 
 # Runs the real CLI, and at exit writes the bytes every StateStore wrote (state, backup,
 # journal) to the file named by the first argument.
@@ -88,8 +91,13 @@ class CountingEmulator:
 
 @contextmanager
 def emulator(latency_ms: float, rate_limit: float = 0.0) -> Iterator[CountingEmulator]:
-    cmd = [sys.executable, str(HERE / "counting_emulator.py"), f"--latency-ms={latency_ms}",
-           f"--rate-limit={rate_limit}", f"--max-page-size={PAGE}"]
+    cmd = [
+        sys.executable,
+        str(HERE / "counting_emulator.py"),
+        f"--latency-ms={latency_ms}",
+        f"--rate-limit={rate_limit}",
+        f"--max-page-size={PAGE}",
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=_env())
     try:
         assert proc.stdout is not None
@@ -163,8 +171,16 @@ def write_manifest(path: Path, n: int) -> None:
 
 def tool_apply(emu: CountingEmulator, work: Path, parallelism: int, log: str = "apply") -> Run:
     bytes_file = work / f"{log}.state-bytes"
-    cmd = [sys.executable, "-c", _COUNT_STATE_BYTES, str(bytes_file), "apply", "manifest.yaml",
-           "--auto-approve", f"--parallelism={parallelism}"]
+    cmd = [
+        sys.executable,
+        "-c",
+        _COUNT_STATE_BYTES,
+        str(bytes_file),
+        "apply",
+        "manifest.yaml",
+        "--auto-approve",
+        f"--parallelism={parallelism}",
+    ]
     run = measured(emu, cmd, work, log)
     run.state_bytes = int(bytes_file.read_text())
     return run
@@ -181,10 +197,18 @@ def scenario(n: int, latency: float, parallelism: int, naive: bool, root: Path) 
     if naive:
         ids = str(work / "naive-ids.json")
         with emulator(latency) as emu:
-            naive_apply = measured(emu, [sys.executable, str(HERE / "naive.py"), "apply", emu.url,
-                                         "prod", str(n), ids], work, "naive-apply")
-            naive_plan = measured(emu, [sys.executable, str(HERE / "naive.py"), "plan", emu.url,
-                                        "prod", str(n), ids], work, "naive-plan")
+            naive_apply = measured(
+                emu,
+                [sys.executable, str(HERE / "naive.py"), "apply", emu.url, "prod", str(n), ids],
+                work,
+                "naive-apply",
+            )
+            naive_plan = measured(
+                emu,
+                [sys.executable, str(HERE / "naive.py"), "plan", emu.url, "prod", str(n), ids],
+                work,
+                "naive-plan",
+            )
     s = latency / 1000
     return [
         Row("plan", n, (1 + math.ceil(n / PAGE)) * s, plan, naive_plan),
@@ -223,22 +247,29 @@ def _mb(n: float) -> str:
 
 
 def table(rows: list[Row]) -> list[str]:
-    head = (f"{'':5} {'N':>5} | {'requests':>8} {'wall s':>7} {'bound s':>7} {'ratio':>6} "
-            f"{'target s':>8} {'ok':>3} | {'naive req':>9} {'naive s':>8} {'ratio':>6} | notes")
+    head = (
+        f"{'':5} {'N':>5} | {'requests':>8} {'wall s':>7} {'bound s':>7} {'ratio':>6} "
+        f"{'target s':>8} {'ok':>3} | {'naive req':>9} {'naive s':>8} {'ratio':>6} | notes"
+    )
     out = [head, "-" * len(head)]
     for r in rows:
         target = 1.5 * r.bound + 0.5
         t = r.tool
         ok = "yes" if t.wall <= target else "NO"
-        naive = (f"{r.naive.requests:>9} {r.naive.wall:>8.2f} {r.naive.wall / r.bound:>5.1f}x"
-                 if r.naive else f"{'-':>9} {'-':>8} {'-':>6}")
+        naive = (
+            f"{r.naive.requests:>9} {r.naive.wall:>8.2f} {r.naive.wall / r.bound:>5.1f}x"
+            if r.naive
+            else f"{'-':>9} {'-':>8} {'-':>6}"
+        )
         if r.op == "plan":
             note = f"peak RSS {t.rss_mb:.0f} MB"
         else:
             b = t.state_bytes or 0
             note = f"state writes {_mb(b)} ({b / r.n:.0f} B/conn)"
-        out.append(f"{r.op:5} {r.n:>5} | {t.requests:>8} {t.wall:>7.2f} {r.bound:>7.2f} "
-                   f"{t.wall / r.bound:>5.1f}x {target:>8.2f} {ok:>3} | {naive} | {note}")
+        out.append(
+            f"{r.op:5} {r.n:>5} | {t.requests:>8} {t.wall:>7.2f} {r.bound:>7.2f} "
+            f"{t.wall / r.bound:>5.1f}x {target:>8.2f} {ok:>3} | {naive} | {note}"
+        )
     return out
 
 
@@ -253,11 +284,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--rate-n", type=int, default=500, help="creates in the rate-limit run")
     p.add_argument("--startup-runs", type=int, default=7)
     args = p.parse_args(argv)
-    sizes = [int(s) for s in (args.sizes or ("10,100,1000" if args.quick else "10,100,1000,5000"))
-             .split(",")]
-    print(f"provisioner benchmark: emulator --latency-ms {args.latency_ms:g}, page size {PAGE}, "
-          f"parallelism {args.parallelism}, {os.cpu_count()} CPUs, Python "
-          f"{sys.version.split()[0]}", flush=True)
+    sizes = [
+        int(s)
+        for s in (args.sizes or ("10,100,1000" if args.quick else "10,100,1000,5000")).split(",")
+    ]
+    print(
+        f"provisioner benchmark: emulator --latency-ms {args.latency_ms:g}, page size {PAGE}, "
+        f"parallelism {args.parallelism}, {os.cpu_count()} CPUs, Python "
+        f"{sys.version.split()[0]}",
+        flush=True,
+    )
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="provisioner-bench-") as tmp:
         root = Path(tmp)
@@ -273,21 +309,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(line)
     print()
     for name, seconds in starts.items():
-        print(f"start-up: provisioner {name}: {seconds:.3f} s median of {args.startup_runs} "
-              f"(target < 0.3 s: {'yes' if seconds < 0.3 else 'NO'})")
+        print(
+            f"start-up: provisioner {name}: {seconds:.3f} s median of {args.startup_runs} "
+            f"(target < 0.3 s: {'yes' if seconds < 0.3 else 'NO'})"
+        )
     c = rate.counts
     created = c.get("status_201", 0) or c.get("create", 0) - c.get("status_429", 0)
     window = (c["last_create"] or 0) - (c["first_create"] or 0)
     server_rate = (created - 1) / window if window > 0 else float("nan")
     wall_rate = created / rate.wall
     failed = args.rate_n - created
-    print(f"rate limit: apply of {args.rate_n} at --rate-limit {args.rate_limit:g}, parallelism "
-          f"{args.parallelism}: {created} created, {failed} failed, {c.get('status_429', 0)} "
-          f"answered 429, {c.get('requests', 0)} requests, {rate.wall:.2f} s wall")
-    print(f"  {wall_rate:.1f} creates/s over the whole run = {wall_rate / args.rate_limit:.0%} of "
-          f"the limit (target >= 90%: {'yes' if wall_rate >= 0.9 * args.rate_limit else 'NO'}); "
-          f"{server_rate:.1f}/s from first to last create; a plan afterwards: "
-          f"{c['plan_requests']} requests, no changes")
+    print(
+        f"rate limit: apply of {args.rate_n} at --rate-limit {args.rate_limit:g}, parallelism "
+        f"{args.parallelism}: {created} created, {failed} failed, {c.get('status_429', 0)} "
+        f"answered 429, {c.get('requests', 0)} requests, {rate.wall:.2f} s wall"
+    )
+    print(
+        f"  {wall_rate:.1f} creates/s over the whole run = {wall_rate / args.rate_limit:.0%} of "
+        f"the limit (target >= 90%: {'yes' if wall_rate >= 0.9 * args.rate_limit else 'NO'}); "
+        f"{server_rate:.1f}/s from first to last create; a plan afterwards: "
+        f"{c['plan_requests']} requests, no changes"
+    )
     return 0
 
 

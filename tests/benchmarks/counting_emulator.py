@@ -18,9 +18,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from provisioner.emulator import Emulator, EmulatorConfig  # noqa: E402
-from provisioner.emulator.app import Request, Response  # noqa: E402
-from provisioner.emulator.errors import HttpError  # noqa: E402
+from provisioner.emulator import Emulator, EmulatorConfig
+from provisioner.emulator.app import Request, Response
+from provisioner.emulator.errors import HttpError
 
 COUNTS_PATH = "/__bench__/counts"
 
