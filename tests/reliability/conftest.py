@@ -38,7 +38,9 @@ def spawn_cli() -> Iterator[Callable[..., subprocess.Popen[str]]]:
     """Start `python -m provisioner ARGV` (this checkout); every process is killed afterwards."""
     procs: list[subprocess.Popen[str]] = []
 
-    def start(*argv: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    def start(
+        *argv: str, cwd: Path | None = None, env: dict[str, str] | None = None
+    ) -> subprocess.Popen[str]:
         proc = subprocess.Popen(
             [sys.executable, "-m", "provisioner", *argv],
             cwd=cwd,
@@ -62,7 +64,9 @@ def spawn_cli() -> Iterator[Callable[..., subprocess.Popen[str]]]:
 def run_cli() -> Callable[..., subprocess.CompletedProcess[str]]:
     """Run `python -m provisioner ARGV` (this checkout) to completion."""
 
-    def run(*argv: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    def run(
+        *argv: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 120
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "provisioner", *argv],
             cwd=cwd,

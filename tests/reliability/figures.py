@@ -19,7 +19,16 @@ def main(argv: list[str]) -> int:
         env = dict(os.environ, RELIABILITY_FIGURES=str(sink))
         started = time.monotonic()
         proc = subprocess.run(
-            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/reliability", *argv],
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                "tests/reliability",
+                *argv,
+            ],
             cwd=REPO,
             env=env,
             capture_output=True,

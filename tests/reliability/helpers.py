@@ -62,5 +62,3 @@ class FaultCounter:
     @property
     def injected_5xx(self) -> int:
         return self["injected 503"] + self["injected 500 after write"]
-
-

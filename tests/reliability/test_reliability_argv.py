@@ -13,18 +13,64 @@ from tests.aep import s3, write_manifest
 from tests.reliability.helpers import figure
 
 COMMANDS = [
-    ["validate"], ["plan"], ["apply"], ["refresh"], ["import"], ["destroy"], ["show"],
-    ["state", "list"], ["state", "show"], ["state", "rm"], ["force-unlock"],
+    ["validate"],
+    ["plan"],
+    ["apply"],
+    ["refresh"],
+    ["import"],
+    ["destroy"],
+    ["show"],
+    ["state", "list"],
+    ["state", "show"],
+    ["state", "rm"],
+    ["force-unlock"],
 ]
 FLAGS = [
-    "--json", "--markdown", "--detailed-exitcode", "--verify", "--auto-approve", "--allow-delete",
-    "--force", "--debug", "--no-color", "--state", "--sandbox", "--lock-timeout", "--parallelism",
-    "--out", "--help", "--version", "-h",
+    "--json",
+    "--markdown",
+    "--detailed-exitcode",
+    "--verify",
+    "--auto-approve",
+    "--allow-delete",
+    "--force",
+    "--debug",
+    "--no-color",
+    "--state",
+    "--sandbox",
+    "--lock-timeout",
+    "--parallelism",
+    "--out",
+    "--help",
+    "--version",
+    "-h",
 ]
 VALUES = st.one_of(
     st.sampled_from(
-        ["m.yaml", "alpha", "prod", "dev", "0", "-1", "1e9", "nan", "", " ", "-", "--", "x.plan",
-         "provisioner.state.json", "/", "/dev/null", ".", "..", "\udcff", "日本", "a\nb", "%s", "{}"]
+        [
+            "m.yaml",
+            "alpha",
+            "prod",
+            "dev",
+            "0",
+            "-1",
+            "1e9",
+            "nan",
+            "",
+            " ",
+            "-",
+            "--",
+            "x.plan",
+            "provisioner.state.json",
+            "/",
+            "/dev/null",
+            ".",
+            "..",
+            "\udcff",
+            "日本",
+            "a\nb",
+            "%s",
+            "{}",
+        ]
     ),
     st.text(max_size=12),
 )
@@ -35,10 +81,17 @@ ARGV = st.tuples(
 SEEN: dict[int, int] = {}
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(argv=ARGV)
 def test_any_command_line_is_answered(
-    argv: list[str], emulator_factory: Any, env_for: Any, cli: Any, tmp_path: Path, request: pytest.FixtureRequest
+    argv: list[str],
+    emulator_factory: Any,
+    env_for: Any,
+    cli: Any,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
 ) -> None:
     if not hasattr(request.node, "_emu"):
         request.node._emu = env_for(emulator_factory())

@@ -66,11 +66,19 @@ def test_four_applies_with_lock_timeout_wait_then_find_nothing_to_do(
     idle = [r for r in results if "No changes." in r[1]]
     assert len(creators) == 1 and len(idle) == 3
     for _, out, err in idle:
-        assert re.search(r"Waiting up to 60 seconds for the state lock held by 'apply' \(pid \d+", err)
+        assert re.search(
+            r"Waiting up to 60 seconds for the state lock held by 'apply' \(pid \d+", err
+        )
         assert "created" not in out
     remote = RawApi(emu.url).list()
     assert len(remote) == len({c["name"] for c in remote}) == N
-    figure("concurrency-wait", applies=4, created_by_one=N, waited_then_no_changes=len(idle), seconds=round(elapsed, 1))
+    figure(
+        "concurrency-wait",
+        applies=4,
+        created_by_one=N,
+        waited_then_no_changes=len(idle),
+        seconds=round(elapsed, 1),
+    )
 
 
 def test_a_lock_left_by_a_killed_apply_is_stale_and_force_unlock_clears_it(

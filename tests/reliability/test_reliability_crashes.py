@@ -49,7 +49,12 @@ def test_apply_killed_at_random_moments_converges_on_rerun(
         names = {f"c{i:02d}": f"Crash {round_:02d}-{i:02d}" for i in range(N)}
         write_manifest(work / "m.yaml", {a: s3(n) for a, n in names.items()})
         proc = spawn_cli(
-            "apply", "m.yaml", "--auto-approve", "--parallelism", "4", cwd=work,
+            "apply",
+            "m.yaml",
+            "--auto-approve",
+            "--parallelism",
+            "4",
+            cwd=work,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
         if round_ % 2 == 0:
@@ -123,7 +128,11 @@ def test_apply_killed_at_random_moments_converges_on_rerun(
 
 
 def test_updates_and_deletes_killed_at_random_moments_converge(
-    emulator_factory: Any, env_for: Any, spawn_cli: Any, run_cli: Any, tmp_path: Path,
+    emulator_factory: Any,
+    env_for: Any,
+    spawn_cli: Any,
+    run_cli: Any,
+    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     emu = env_for(emulator_factory(latency_ms=40, commit_fail_rate=0.1, seed=SEED + 1))
@@ -133,7 +142,9 @@ def test_updates_and_deletes_killed_at_random_moments_converge(
 
     def declare(version: int, count: int = N) -> dict[str, str]:
         names = {f"c{i:02d}": f"Update {i:02d} v{version}" for i in range(count)}
-        write_manifest(tmp_path / "m.yaml", {a: s3(n, description=f"v{version}") for a, n in names.items()})
+        write_manifest(
+            tmp_path / "m.yaml", {a: s3(n, description=f"v{version}") for a, n in names.items()}
+        )
         return names
 
     declare(0)
@@ -148,7 +159,13 @@ def test_updates_and_deletes_killed_at_random_moments_converge(
         names = declare(version, N // 2 if last else N)
         extra = ("--allow-delete",) if last else ()
         proc = spawn_cli(
-            "apply", "m.yaml", "--auto-approve", "--parallelism", "4", *extra, cwd=tmp_path,
+            "apply",
+            "m.yaml",
+            "--auto-approve",
+            "--parallelism",
+            "4",
+            *extra,
+            cwd=tmp_path,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
         assert proc.stdout is not None
@@ -171,7 +188,14 @@ def test_updates_and_deletes_killed_at_random_moments_converge(
         final = run_cli("plan", "m.yaml", "--detailed-exitcode", cwd=tmp_path)
         assert final.returncode == 0, final.stdout + final.stderr
     assert seen["killed while running"] >= 3, seen
-    figure("crashes-updates", rounds=rounds, **{k.replace(" ", "_"): v for k, v in seen.items()}, replaced=0, duplicates=0, lost=0)
+    figure(
+        "crashes-updates",
+        rounds=rounds,
+        **{k.replace(" ", "_"): v for k, v in seen.items()},
+        replaced=0,
+        duplicates=0,
+        lost=0,
+    )
 
 
 def test_destroy_killed_at_random_moments_converges(
@@ -185,7 +209,12 @@ def test_destroy_killed_at_random_moments_converges(
     left = [N]
     for _ in range(3):
         proc = spawn_cli(
-            "destroy", "m.yaml", "--auto-approve", "--parallelism", "2", cwd=tmp_path,
+            "destroy",
+            "m.yaml",
+            "--auto-approve",
+            "--parallelism",
+            "2",
+            cwd=tmp_path,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
         assert proc.stdout is not None
@@ -225,7 +254,12 @@ def test_apply_cancelled_with_sigterm_unwinds_and_converges(
         names = {f"c{i:02d}": f"Term {round_}-{i:02d}" for i in range(N)}
         write_manifest(work / "m.yaml", {a: s3(n) for a, n in names.items()})
         proc = spawn_cli(
-            "apply", "m.yaml", "--auto-approve", "--parallelism", "4", cwd=work,
+            "apply",
+            "m.yaml",
+            "--auto-approve",
+            "--parallelism",
+            "4",
+            cwd=work,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
         assert proc.stdout is not None

@@ -125,7 +125,12 @@ def _apply_at_most_twice(cli: Any, *extra: str) -> list[int]:
 
 
 def test_updates_rotations_and_deletes_under_heavier_faults(
-    emulator_factory: Any, env_for: Any, counted: Any, cli: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    emulator_factory: Any,
+    env_for: Any,
+    counted: Any,
+    cli: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> None:
     # 15% of requests fail before they are done, 15% of writes fail after they were done:
     # PATCHes and DELETEs are retried by the client, and a retry of a PATCH that did land

@@ -43,7 +43,10 @@ PARAMS = st.dictionaries(
 )
 AUTH = st.one_of(
     st.fixed_dictionaries(
-        {"specName": st.one_of(st.sampled_from(["Access Key", "Role"]), JUNK), "params": st.one_of(PARAMS, JUNK)}
+        {
+            "specName": st.one_of(st.sampled_from(["Access Key", "Role"]), JUNK),
+            "params": st.one_of(PARAMS, JUNK),
+        }
     ),
     JUNK,
 )
@@ -57,9 +60,14 @@ ENTRY = st.one_of(
 GOOD_ENTRY = st.fixed_dictionaries(
     {
         "type": st.just("amazon-s3"),
-        "name": st.text(st.characters(codec="utf-8", exclude_categories=["Cs", "Cc"]), min_size=1, max_size=30),
+        "name": st.text(
+            st.characters(codec="utf-8", exclude_categories=["Cs", "Cc"]), min_size=1, max_size=30
+        ),
         "auth": st.just(
-            {"specName": "Access Key", "params": {"s3AccessKey": "AKIA", "s3SecretKey": "${env:TEST_S3_SECRET}"}}
+            {
+                "specName": "Access Key",
+                "params": {"s3AccessKey": "AKIA", "s3SecretKey": "${env:TEST_S3_SECRET}"},
+            }
         ),
     },
     optional={"description": st.text(max_size=30), "protect": st.booleans()},
@@ -91,9 +99,16 @@ COLLIDING_MANIFEST = st.fixed_dictionaries(
         "version": st.just(1),
         "connections": st.dictionaries(
             GOOD_ADDRESS,
-            GOOD_ENTRY.map(lambda e: e) | st.sampled_from(["Same", "Other"]).map(
-                lambda n: {"type": "amazon-s3", "name": n, "auth": {"specName": "Access Key",
-                           "params": {"s3AccessKey": "AKIA", "s3SecretKey": "${env:TEST_S3_SECRET}"}}}
+            GOOD_ENTRY.map(lambda e: e)
+            | st.sampled_from(["Same", "Other"]).map(
+                lambda n: {
+                    "type": "amazon-s3",
+                    "name": n,
+                    "auth": {
+                        "specName": "Access Key",
+                        "params": {"s3AccessKey": "AKIA", "s3SecretKey": "${env:TEST_S3_SECRET}"},
+                    },
+                }
             ),
             min_size=2,
             max_size=4,
@@ -105,17 +120,58 @@ MANIFEST = st.one_of(VALID_MANIFEST, COLLIDING_MANIFEST, MUTATED_MANIFEST)
 # YAML text: anchors, aliases, merge keys, tags, flow collections, recursion, directives.
 YAML_PIECES = st.sampled_from(
     [
-        "version: 1\n", "connections:\n", "  a:\n", "  b:\n", "    type: amazon-s3\n",
-        "    name: &n Alpha\n", "    name: *n\n", "    name: *missing\n", "    auth: &auth\n",
-        "    auth: *auth\n", "      specName: Access Key\n", "      params:\n",
-        "        s3AccessKey: AKIA\n", "        s3SecretKey: ${env:TEST_S3_SECRET}\n",
-        "    <<: *auth\n", "  <<: *n\n", "  c: &c [*c]\n", "  d: &d {x: *d}\n",
-        "    name: !!binary aGVsbG8=\n", "    name: !!python/object:os.system ls\n",
-        "    name: !custom x\n", "%YAML 1.1\n---\n", "---\n", "...\n", "\t", ": ", "- ",
-        "[", "]", "{", "}", "&a ", "*a", "? ", "| ", "> ", "'", '"', "#", "\ufeff", "\x00",
-        "\x85", "é", "\U0001f600", "\r\n", "\n", " ", "connections: &x {a: *x}\n",
-        ("version: 1\nconnections: {a: {type: amazon-s3, name: A, auth: {specName: Access Key,"
-        " params: {s3AccessKey: K, s3SecretKey: S}}}}\n"),
+        "version: 1\n",
+        "connections:\n",
+        "  a:\n",
+        "  b:\n",
+        "    type: amazon-s3\n",
+        "    name: &n Alpha\n",
+        "    name: *n\n",
+        "    name: *missing\n",
+        "    auth: &auth\n",
+        "    auth: *auth\n",
+        "      specName: Access Key\n",
+        "      params:\n",
+        "        s3AccessKey: AKIA\n",
+        "        s3SecretKey: ${env:TEST_S3_SECRET}\n",
+        "    <<: *auth\n",
+        "  <<: *n\n",
+        "  c: &c [*c]\n",
+        "  d: &d {x: *d}\n",
+        "    name: !!binary aGVsbG8=\n",
+        "    name: !!python/object:os.system ls\n",
+        "    name: !custom x\n",
+        "%YAML 1.1\n---\n",
+        "---\n",
+        "...\n",
+        "\t",
+        ": ",
+        "- ",
+        "[",
+        "]",
+        "{",
+        "}",
+        "&a ",
+        "*a",
+        "? ",
+        "| ",
+        "> ",
+        "'",
+        '"',
+        "#",
+        "\ufeff",
+        "\x00",
+        "\x85",
+        "é",
+        "\U0001f600",
+        "\r\n",
+        "\n",
+        " ",
+        "connections: &x {a: *x}\n",
+        (
+            "version: 1\nconnections: {a: {type: amazon-s3, name: A, auth: {specName: Access Key,"
+            " params: {s3AccessKey: K, s3SecretKey: S}}}}\n"
+        ),
     ]
 )
 YAML_TEXT = st.lists(YAML_PIECES, max_size=40).map("".join)
@@ -128,8 +184,11 @@ def billion_laughs(levels: int, width: int, where: str) -> str:
     top = f"*x{levels - 1}"
     if where == "name":
         lines.append(
-            "connections:\n  a:\n    type: amazon-s3\n    name: " + top
-            + "\n    auth: {specName: Access Key, params: {s3AccessKey: " + top + ", s3SecretKey: s}}"
+            "connections:\n  a:\n    type: amazon-s3\n    name: "
+            + top
+            + "\n    auth: {specName: Access Key, params: {s3AccessKey: "
+            + top
+            + ", s3SecretKey: s}}"
         )
     else:
         lines.append("connections: " + top)
@@ -191,7 +250,9 @@ def test_random_bytes(data: bytes, root: Path, cli: Any) -> None:
 
 @HOSTILE
 @given(text=YAML_TEXT)
-def test_yaml_with_anchors_aliases_tags_and_recursion(text: str, root: Path, cli: Any, planner: Any) -> None:
+def test_yaml_with_anchors_aliases_tags_and_recursion(
+    text: str, root: Path, cli: Any, planner: Any
+) -> None:
     path = _write(root, text.encode("utf-8", "surrogatepass"))
     for command in ("validate", "plan"):
         r = cli(command, path)
@@ -214,7 +275,9 @@ def test_manifests_of_wrong_types(doc: dict[str, Any], root: Path, cli: Any, pla
     _tally("manifest-plan", p.code)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(text=LAUGHS)
 def test_billion_laughs(text: str, root: Path, cli: Any, planner: Any) -> None:
     path = _write(root, text.encode())
@@ -228,8 +291,9 @@ ODD_FILES: dict[str, Any] = {
     "over 5 MB": lambda: b"version: 1\nconnections:\n" + b"  # padding\n" * 600_000,
     "one 20 MB line": lambda: b'version: 1\nconnections: "' + b"x" * 20_000_000 + b'"\n',
     "100000 nested lists": lambda: b"version: 1\nconnections: " + b"[" * 100_000 + b"]" * 100_000,
-    "2000 nested maps": lambda: b"version: 1\nconnections:\n"
-    + b"".join(b"  " * (i + 1) + b"k:\n" for i in range(2000)),
+    "2000 nested maps": lambda: (
+        b"version: 1\nconnections:\n" + b"".join(b"  " * (i + 1) + b"k:\n" for i in range(2000))
+    ),
     "non-UTF-8": lambda: b'version: 1\nconnections:\n  a:\n    name: "\xff\xfe"\n',
     "UTF-16": lambda: "version: 1\nconnections: {}\n".encode("utf-16"),
     "NUL bytes": lambda: b"version: 1\x00\nconnections: {}\n",
@@ -263,9 +327,13 @@ def test_figures() -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["version: 1\nconnections: &c\n  a: *c\n", billion_laughs(10, 10, "name")], ids=["recursive", "laughs"]
+    "text",
+    ["version: 1\nconnections: &c\n  a: *c\n", billion_laughs(10, 10, "name")],
+    ids=["recursive", "laughs"],
 )
-def test_a_few_hostile_files_through_a_real_process_with_debug(text: str, root: Path, run_cli: Any) -> None:
+def test_a_few_hostile_files_through_a_real_process_with_debug(
+    text: str, root: Path, run_cli: Any
+) -> None:
     path = _write(root, text.encode())
     for command in ("validate", "plan"):
         r = run_cli("--debug", command, path, cwd=root)

@@ -48,10 +48,15 @@ def run_lane(url: str, number: int, lane: Lane, start: threading.Barrier) -> Non
             name = f"load-{number}-{n}"
             body = {
                 "name": name,
-                "auth": {"specName": "Access Key", "params": {"s3AccessKey": "AK", "s3SecretKey": "S"}},
+                "auth": {
+                    "specName": "Access Key",
+                    "params": {"s3AccessKey": "AK", "s3SecretKey": "S"},
+                },
                 "connectionSpec": {"id": S3_SPEC, "version": "1.0"},
             }
-            r = session.post(f"{flow}/connections", json=body, headers=api.headers("prod"), timeout=30)
+            r = session.post(
+                f"{flow}/connections", json=body, headers=api.headers("prod"), timeout=30
+            )
             if r.status_code == 201:
                 lane.live[r.json()["id"]] = {"etag": r.json()["etag"], "description": None}
             elif r.status_code == 500:
@@ -72,11 +77,15 @@ def run_lane(url: str, number: int, lane: Lane, start: threading.Barrier) -> Non
                 item = r.json()["items"][0]
                 want = lane.live[ident]["description"]
                 if item.get("description") != want:
-                    lane.surprises.append(f"GET {ident}: description {item.get('description')!r}, wrote {want!r}")
+                    lane.surprises.append(
+                        f"GET {ident}: description {item.get('description')!r}, wrote {want!r}"
+                    )
         elif op == "patch":
             known = lane.live[ident]
             if known["etag"] is None:  # the last PATCH was committed but unanswered: re-read
-                r = session.get(f"{flow}/connections/{ident}", headers=api.headers("prod"), timeout=30)
+                r = session.get(
+                    f"{flow}/connections/{ident}", headers=api.headers("prod"), timeout=30
+                )
                 lane.statuses[r.status_code] += 1
                 if r.status_code != 200:
                     continue
@@ -93,7 +102,9 @@ def run_lane(url: str, number: int, lane: Lane, start: threading.Barrier) -> Non
             elif r.status_code == 500:
                 known.update(etag=None, description=text)
         else:
-            r = session.delete(f"{flow}/connections/{ident}", headers=api.headers("prod"), timeout=30)
+            r = session.delete(
+                f"{flow}/connections/{ident}", headers=api.headers("prod"), timeout=30
+            )
             if r.status_code in (204, 500):
                 del lane.live[ident]
                 lane.deleted.append(ident)

@@ -80,7 +80,9 @@ def test_sentinel_secrets_never_leak_from_any_command(
     # A rotation (every connection PATCHed with the secret) killed mid-way: the journal holds
     # what was done, the lock is left behind, and both are read by the next commands.
     env["TEST_S3_SECRET"] = S3_SENTINEL + "-rotated"
-    proc = spawn_cli("--debug", "apply", "m.yaml", "--auto-approve", "--parallelism", "1", cwd=tmp_path, env=env)
+    proc = spawn_cli(
+        "--debug", "apply", "m.yaml", "--auto-approve", "--parallelism", "1", cwd=tmp_path, env=env
+    )
     journal = tmp_path / "provisioner.state.json.journal"
     deadline = time.monotonic() + 30
     while not journal.exists() and proc.poll() is None and time.monotonic() < deadline:
@@ -103,7 +105,11 @@ def test_sentinel_secrets_never_leak_from_any_command(
     for path in tmp_path.rglob("*"):
         if path.is_file():
             seen[f"file {path.relative_to(tmp_path)}"] = path.read_bytes()
-    assert {"file provisioner.state.json", "file provisioner.state.json.backup", "file saved.plan"} <= set(seen)
+    assert {
+        "file provisioner.state.json",
+        "file provisioner.state.json.backup",
+        "file saved.plan",
+    } <= set(seen)
     # The debug log did show the bodies that carry the secrets, masked.
     rotated = str(seen["stderr of apply m.yaml --auto-approve"])
     assert "request body:" in rotated and '"s3SecretKey": "' + MASK in rotated
@@ -127,9 +133,13 @@ def test_a_secret_variable_reused_in_a_shown_field_is_refused(
     # field that is shown and stored, wherever the manifests use it.
     emu = emulator_factory()
     for name, value in {
-        "AEP_CLIENT_ID": EMULATOR_CLIENT_ID, "AEP_ORG_ID": EMULATOR_ORG_ID,
-        "AEP_CLIENT_SECRET": "x", "AEP_PLATFORM_URL": emu.url, "AEP_IMS_URL": emu.url,
-        "TEST_S3_KEY": "AKIAEXAMPLEKEY", "TEST_S3_SECRET": S3_SENTINEL,
+        "AEP_CLIENT_ID": EMULATOR_CLIENT_ID,
+        "AEP_ORG_ID": EMULATOR_ORG_ID,
+        "AEP_CLIENT_SECRET": "x",
+        "AEP_PLATFORM_URL": emu.url,
+        "AEP_IMS_URL": emu.url,
+        "TEST_S3_KEY": "AKIAEXAMPLEKEY",
+        "TEST_S3_SECRET": S3_SENTINEL,
     }.items():
         monkeypatch.setenv(name, value)
     entry = s3("Alpha")
@@ -138,8 +148,15 @@ def test_a_secret_variable_reused_in_a_shown_field_is_refused(
     else:
         entry["auth"]["params"][field] = "${env:TEST_S3_SECRET}"
     write_manifest(tmp_path / "a.yaml", {"alpha": s3("Alpha")})
-    write_manifest(tmp_path / "b.yaml", {"beta": entry | {"name": entry["name"] if field == "name" else "Beta"}})
-    for argv in (("validate", "a.yaml", "b.yaml"), ("plan", "a.yaml", "b.yaml"), ("apply", "a.yaml", "b.yaml", "--auto-approve")):
+    write_manifest(
+        tmp_path / "b.yaml",
+        {"beta": entry | {"name": entry["name"] if field == "name" else "Beta"}},
+    )
+    for argv in (
+        ("validate", "a.yaml", "b.yaml"),
+        ("plan", "a.yaml", "b.yaml"),
+        ("apply", "a.yaml", "b.yaml", "--auto-approve"),
+    ):
         r = cli(*argv)
         assert r.code == 1, (argv, r.out)
         assert S3_SENTINEL not in r.out + r.err

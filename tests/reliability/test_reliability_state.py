@@ -64,7 +64,9 @@ def test_a_damaged_state_is_refused_by_every_writer_and_nothing_moves(
     assert cli("apply", "m.yaml", "--auto-approve").code == 0
     # A second apply that changes something, so a backup exists, and a pending change, so
     # an apply that wrongly went ahead would be seen remotely.
-    write_manifest(tmp_path / "m.yaml", {"alpha": s3("Alpha"), "beta": s3("Beta"), "gamma": s3("Gamma")})
+    write_manifest(
+        tmp_path / "m.yaml", {"alpha": s3("Alpha"), "beta": s3("Beta"), "gamma": s3("Gamma")}
+    )
     assert cli("apply", "m.yaml", "--auto-approve").code == 0
     write_manifest(
         tmp_path / "m.yaml",
@@ -92,7 +94,9 @@ def test_a_damaged_state_is_refused_by_every_writer_and_nothing_moves(
         assert says in lines[0], (argv, r.err)
         assert "Traceback" not in r.out + r.err
         assert (tmp_path / STATE).read_bytes() == bad, f"{argv[0]} rewrote the damaged state"
-        assert (tmp_path / f"{STATE}.backup").read_bytes() == backup, f"{argv[0]} touched the backup"
+        assert (tmp_path / f"{STATE}.backup").read_bytes() == backup, (
+            f"{argv[0]} touched the backup"
+        )
         assert not (tmp_path / f"{STATE}.journal").exists()
         assert not (tmp_path / f"{STATE}.lock").exists()
     assert sorted((c["id"], c["etag"], c["name"]) for c in api.list()) == remote_before

@@ -38,7 +38,9 @@ def test_a_long_apply_outlives_many_two_second_tokens(
     assert r.code == 0, r.err[-2000:]
     assert f"Apply complete! {N} created" in r.out
     assert "failed" not in r.out + r.err
-    assert elapsed > 5, "the apply was too short to outlive a token"  # the premise, not a timing claim
+    assert elapsed > 5, (
+        "the apply was too short to outlive a token"
+    )  # the premise, not a timing claim
     # The tokens were renewed as they ran out (at half their life), not once for the whole run.
     assert faults["tokens issued"] >= elapsed / 2
     tokens_issued = faults["tokens issued"]
