@@ -344,7 +344,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if debug:
             import traceback
 
-            traceback.print_exc()
+            console.err(traceback.format_exc().rstrip())  # via Console: any text is printable
         console.err(console.style("Error: ", "red", "bold", stream="err") + str(exc))
         return EXIT_ERROR
     except KeyboardInterrupt:
@@ -356,7 +356,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if debug:
             import traceback
 
-            traceback.print_exc()
+            console.err(traceback.format_exc().rstrip())  # via Console: any text is printable
         console.err(
             f"Error: internal error ({type(exc).__name__}); this is a bug in provisioner. "
             "Run again with --debug for the traceback and report it."
