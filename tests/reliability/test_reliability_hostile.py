@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 from pathlib import Path
 from typing import Any
 
@@ -273,6 +274,17 @@ def test_manifests_of_wrong_types(doc: dict[str, Any], root: Path, cli: Any, pla
         assert v.code == p.code, (v, p)
     _tally("manifest-validate", v.code)
     _tally("manifest-plan", p.code)
+    if p.code == 0:
+        # Whatever the names and descriptions hold, the machine-readable plan stays parseable
+        # and carries them exactly; the Markdown plan renders.
+        j = cli("plan", path, "--json")
+        assert j.code == 0, j.err
+        names = json.dumps(json.loads(j.out), ensure_ascii=False)
+        for entry in doc["connections"].values():
+            assert json.dumps(entry["name"], ensure_ascii=False)[1:-1] in names
+        m = cli("plan", path, "--markdown")
+        _check(m)
+        assert m.code == 0
 
 
 @settings(
