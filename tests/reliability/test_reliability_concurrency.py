@@ -116,3 +116,40 @@ def test_a_lock_left_by_a_killed_apply_is_stale_and_force_unlock_clears_it(
     remote = RawApi(emu.url).list()
     assert len(remote) == len({c["name"] for c in remote}) == N
     assert run_cli("plan", "m.yaml", "--detailed-exitcode", cwd=tmp_path).returncode == 0
+
+
+def test_every_state_writer_is_refused_while_an_apply_holds_the_lock(
+    emulator_factory: Any, env_for: Any, spawn_cli: Any, run_cli: Any, tmp_path: Path
+) -> None:
+    emu = env_for(emulator_factory(latency_ms=100))
+    write_manifest(tmp_path / "m.yaml", {f"c{i:02d}": s3(f"Writers {i:02d}") for i in range(N)})
+    assert (
+        run_cli("apply", "m.yaml", "--auto-approve", "--parallelism", "8", cwd=tmp_path).returncode
+        == 0
+    )
+    other = RawApi(emu.url).create("Someone else's")
+    write_manifest(
+        tmp_path / "m.yaml",
+        {f"c{i:02d}": s3(f"Writers {i:02d} v2") for i in range(N)} | {"extra": s3("Extra")},
+    )
+    lock = tmp_path / "provisioner.state.json.lock"
+    holder = spawn_cli("apply", "m.yaml", "--auto-approve", "--parallelism", "1", cwd=tmp_path)
+    while not lock.exists():
+        assert holder.poll() is None
+        time.sleep(0.01)
+    refused = 0
+    for argv in (
+        ("apply", "m.yaml", "--auto-approve"),
+        ("refresh", "m.yaml"),
+        ("import", "extra", other["id"], "m.yaml"),
+        ("destroy", "m.yaml", "--auto-approve"),
+        ("state", "rm", "c00"),
+    ):
+        r = run_cli(*argv, cwd=tmp_path)
+        assert r.returncode == 1, (argv, r.stdout, r.stderr)
+        assert f"is locked by 'apply' (pid {holder.pid} on host " in r.stderr, (argv, r.stderr)
+        refused += 1
+    _, err = holder.communicate(timeout=120)
+    assert holder.returncode == 0, err
+    assert run_cli("plan", "m.yaml", "--detailed-exitcode", cwd=tmp_path).returncode == 0
+    figure("concurrency-writers", writers_refused=refused)
