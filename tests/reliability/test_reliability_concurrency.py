@@ -121,7 +121,7 @@ def test_a_lock_left_by_a_killed_apply_is_stale_and_force_unlock_clears_it(
 def test_every_state_writer_is_refused_while_an_apply_holds_the_lock(
     emulator_factory: Any, env_for: Any, spawn_cli: Any, run_cli: Any, tmp_path: Path
 ) -> None:
-    emu = env_for(emulator_factory(latency_ms=100))
+    emu = env_for(emulator_factory(latency_ms=200))  # the holder runs > 4 s
     write_manifest(tmp_path / "m.yaml", {f"c{i:02d}": s3(f"Writers {i:02d}") for i in range(N)})
     assert (
         run_cli("apply", "m.yaml", "--auto-approve", "--parallelism", "8", cwd=tmp_path).returncode
