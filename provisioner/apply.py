@@ -19,6 +19,7 @@ from provisioner.errors import (
     ProvisionerError,
     UncertainWriteError,
 )
+from provisioner.http.errors import UnreachableError
 from provisioner.model import RemoteConnection, Resource
 from provisioner.plan import Action, Change, Plan
 from provisioner.secrets import Secret
@@ -26,6 +27,10 @@ from provisioner.state import State, StateEntry
 
 CREATE_ATTEMPTS = 4
 UPDATE_ATTEMPTS = 4  # PATCHes sent; each 412 between them re-reads and re-checks first
+_NOT_ATTEMPTED = (
+    "not attempted: an earlier change could not reach the service at all; run apply again "
+    "once it answers"
+)
 
 
 class Client(Protocol):
@@ -118,6 +123,7 @@ class Executor:
         self.sleep = sleep
         self._owned_lock = threading.Lock()
         self._owned = {(e.sandbox, e.id) for e in state.entries.values() if e.org == plan.org}
+        self._unreachable = False  # set once a change could not reach the service at all
 
     def run(self) -> list[Outcome]:
         todo = [c for c in self.plan.changes if c.is_change or self._stale_entry(c)]
@@ -150,8 +156,14 @@ class Executor:
     # -- one change ---------------------------------------------------------------------------
 
     def _run_one(self, change: Change) -> Outcome:
+        if self._unreachable:
+            # The service is down: do not spend a full retry cycle per remaining change on it.
+            return Outcome(change, "failed", change.remote_id, _NOT_ATTEMPTED)
         try:
             return self._dispatch(change)
+        except UnreachableError as exc:
+            self._unreachable = True
+            return Outcome(change, "failed", change.remote_id, str(exc))
         except ProvisionerError as exc:
             return Outcome(change, "failed", change.remote_id, str(exc))
         except Exception as exc:  # a bug must not take the other lanes down or leak a value

@@ -30,6 +30,10 @@ class SandboxNotFoundError(ApiError):
     """The sandbox named in x-sandbox-name does not exist in the org (Flow Service 2100-404)."""
 
 
+class UnreachableError(TransientError):
+    """No attempt reached the service (connection refused, no such host) after every retry."""
+
+
 @dataclass(frozen=True)
 class ErrorBody:
     """What an error body says, whichever of Adobe's shapes it has."""
@@ -261,9 +265,8 @@ def _from_exception(
             "change may or may not have been made"
         )
     tries = f"{attempts} attempt{'s' if attempts != 1 else ''}"
-    return TransientError(
-        f"{what}, after {tries}; check {variable} and the network, then try again"
-    )
+    error = UnreachableError if nothing_sent(exc) else TransientError
+    return error(f"{what}, after {tries}; check {variable} and the network, then try again")
 
 
 def _reason(exc: BaseException) -> str:
