@@ -100,6 +100,9 @@ def encode(state: State) -> bytes:
     return dumps(state_doc(state)).encode("utf-8")
 
 
+_TOP = "the top level"
+
+
 class _Checker:
     """Collects every problem of a document instead of stopping at the first."""
 
@@ -116,7 +119,7 @@ class _Checker:
         for key in sorted(set(value) - keys):
             self.fail(f"{where} has an unknown key {key!r}")
         for key in sorted(keys - set(value)):
-            self.fail(f"{where}.{key} is missing")
+            self.fail(f"{key if where == _TOP else f'{where}.{key}'} is missing")
         return value
 
     def string(self, value: Any, where: str, *, empty: bool = True) -> str:
@@ -240,7 +243,7 @@ def decode(doc: Any) -> State:
     version = doc.get("version")
     if isinstance(version, int) and not isinstance(version, bool) and version > FORMAT_VERSION:
         raise TooNew(version)
-    top = c.obj(doc, "the top level", _TOP_KEYS) or {}
+    top = c.obj(doc, _TOP, _TOP_KEYS) or {}
     if "version" in top and (
         isinstance(version, bool) or not isinstance(version, int) or version < 1
     ):

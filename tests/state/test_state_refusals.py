@@ -88,7 +88,7 @@ def test_a_newer_format_is_refused_with_upgrade_advice(saved_twice: bytes) -> No
     [
         (lambda d: d.update(serial="3"), "serial must be a whole number, 0 or more"),
         (lambda d: d.update(serial=True), "serial must be a whole number, 0 or more"),
-        (lambda d: d.pop("lineage"), "the top level.lineage is missing"),
+        (lambda d: d.pop("lineage"), "lineage is missing"),
         (lambda d: d.update(lineage="not-a-uuid"), "lineage must be a UUID"),
         (lambda d: d.update(version=0), "version must be a whole number from 1 to 1"),
         (lambda d: d.update(salt="xyz"), "salt must be 16 to 128 lower-case hex digits"),
