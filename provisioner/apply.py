@@ -64,7 +64,7 @@ def entry_for(res: Resource, id: str, etag: str, fingerprints: dict[str, str], o
     kind = kinds.get(res.kind)
     return StateEntry(
         org=org,
-        sandbox=res.sandbox or "",
+        sandbox=res.sandbox,
         address=res.address,
         id=id,
         etag=etag,
@@ -222,7 +222,7 @@ class Executor:
     def _create(self, res: Resource) -> tuple[str, str]:
         """POST, and after an uncertain outcome look the name up before posting again."""
         kind = kinds.get(res.kind)
-        sandbox = res.sandbox or ""
+        sandbox = res.sandbox
         body = kind.create_body(res)
         for attempt in range(1, CREATE_ATTEMPTS + 1):
             try:
@@ -242,7 +242,7 @@ class Executor:
 
     def _lookup(self, res: Resource) -> RemoteConnection | None:
         kind = kinds.get(res.kind)
-        sandbox = res.sandbox or ""
+        sandbox = res.sandbox
         with self._owned_lock:
             owned = set(self._owned)
         found = [
@@ -270,7 +270,7 @@ class Executor:
         with the old etag), and the re-sent PATCH can meet the same fate: so a few tries.
         """
         assert change.remote_id is not None and change.remote_etag is not None
-        sandbox = res.sandbox or ""
+        sandbox = res.sandbox
         rotate = any(f.sensitive for f in change.fields)
         conn = self.plan.remote.get((sandbox, change.remote_id))
         if conn is None:
@@ -297,7 +297,7 @@ class Executor:
 
     def _read(self, res: Resource, id: str) -> RemoteConnection:
         kind = kinds.get(res.kind)
-        sandbox = res.sandbox or ""
+        sandbox = res.sandbox
         item = self.client.get_connection(sandbox, id)
         if item is None:
             raise ApiError(

@@ -26,8 +26,8 @@ class Location:
 class Resource:
     """One declared connection, validated and with ${env:} references resolved.
 
-    Secret parameters are `Secret`s; everything else is plain text. `sandbox` is what the
-    manifest said (None when it said nothing); the command resolves the final sandbox.
+    Secret parameters are `Secret`s; everything else is plain text. `sandbox` is the final
+    sandbox (--sandbox > the manifest's `sandbox:` > AEP_SANDBOX > prod), resolved at loading.
     """
 
     address: str
@@ -38,7 +38,7 @@ class Resource:
     location: Location
     description: str = ""
     protect: bool = False
-    sandbox: str | None = None
+    sandbox: str = "prod"
 
 
 @dataclass(frozen=True)

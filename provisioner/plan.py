@@ -130,7 +130,6 @@ def compute(
     scope = sorted(set(sandboxes))
     declared: dict[tuple[str, str, str], Resource] = {}
     for r in resources:
-        assert r.sandbox is not None
         declared[(org, r.sandbox, r.address)] = r
 
     by_id: dict[tuple[str, str], RemoteConnection] = {}
@@ -148,9 +147,9 @@ def compute(
         entry = state.get(*key)
         fps = fingerprints(res, state.salt)
         if entry is not None:
-            changes.append(_plan_owned(org, res, entry, by_id.get((res.sandbox or "", entry.id)), fps, problems))
+            changes.append(_plan_owned(org, res, entry, by_id.get((res.sandbox, entry.id)), fps, problems))
         else:
-            changes.append(_plan_new(org, res, remote.get(res.sandbox or "", []), owned_ids, fps, problems))
+            changes.append(_plan_new(org, res, remote.get(res.sandbox, []), owned_ids, fps, problems))
 
     for key, entry in sorted(state.entries.items()):
         if entry.org != org or entry.sandbox not in scope or key in declared:
@@ -231,7 +230,7 @@ def _plan_owned(
     fps: dict[str, str],
     problems: list[str],
 ) -> Change:
-    sandbox = res.sandbox or ""
+    sandbox = res.sandbox
     base = _Base(org=org, sandbox=sandbox, address=res.address, kind=res.kind, name=res.name)
     desired = diff.desired_view(res, fps)
     if conn is None:
@@ -287,7 +286,7 @@ def _plan_new(
     fps: dict[str, str],
     problems: list[str],
 ) -> Change:
-    sandbox = res.sandbox or ""
+    sandbox = res.sandbox
     kind = kinds.get(res.kind)
     base = _Base(org=org, sandbox=sandbox, address=res.address, kind=res.kind, name=res.name)
     candidates = [

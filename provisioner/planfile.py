@@ -437,7 +437,7 @@ def check_fresh(
     remote: Mapping[str, list[RemoteConnection]],
 ) -> None:
     """Raise PlanError naming every reason the saved plan no longer holds; return if it holds."""
-    by_where = {_where(r.sandbox or "", r.address): r for r in resources}
+    by_where = {_where(r.sandbox, r.address): r for r in resources}
     causes = [
         cause
         for cause in (
@@ -461,7 +461,7 @@ def rebuild(
 ) -> Plan:
     """The saved plan with today's resources (for their secrets) and listing, ready to execute."""
     plan = saved.plan
-    declared = {(plan.org, r.sandbox or "", r.address): r for r in resources}
+    declared = {(plan.org, r.sandbox, r.address): r for r in resources}
     needed = {c.key for c in plan.changes}
     by_id = {(s, c.id): c for s, conns in remote.items() for c in conns}
     return Plan(

@@ -33,7 +33,7 @@ def load_manifests(paths: Sequence[str], sandbox: str | None) -> Manifests:
 def make_plan(
     runtime: Runtime, manifests: Manifests, state: State, sandbox: str | None
 ) -> planning.Plan:
-    sandboxes = {r.sandbox or "" for r in manifests.resources}
+    sandboxes = {r.sandbox for r in manifests.resources}
     if sandbox:
         sandboxes.add(sandbox)
     remote = runtime.ahead.take(sandboxes) if runtime.ahead is not None else None

@@ -16,5 +16,5 @@ def scope_sandboxes(state: State, org: str, paths: list[str], sandbox: str | Non
         manifests = load(
             paths, sandbox_override=None, default_sandbox=default_sandbox(), resolve_env=False
         )
-        return sorted({r.sandbox or "" for r in manifests.resources})
+        return sorted({r.sandbox for r in manifests.resources})
     return sorted({e.sandbox for e in state.entries.values() if e.org == org})

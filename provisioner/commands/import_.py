@@ -38,7 +38,7 @@ def run(
             f"({', '.join(sorted(r.sandbox or '' for r in matches))}); choose one with --sandbox"
         )
     res = matches[0]
-    target = res.sandbox or ""
+    target = res.sandbox
     kind = kinds.get(res.kind)
     store = StateStore(state)
     with store.lock("import", lock_timeout, on_wait=waiting(console, lock_timeout)):
