@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from provisioner.console import Console
@@ -22,11 +23,11 @@ def run(
     emulator: bool,
 ) -> int:
     from provisioner import planfile
-    from provisioner.apply import Executor, Outcome
+    from provisioner.apply import Executor
+    from provisioner.commands.state import waiting
     from provisioner.errors import UsageError
     from provisioner.render import text
     from provisioner.runtime import connect
-    from provisioner.commands.state import waiting
     from provisioner.state import StateStore
     from provisioner.workflow import load_manifests, make_plan
 
@@ -46,41 +47,21 @@ def run(
                 plan = make_plan(runtime, manifests, current, sandbox)
             else:
                 current, plan = planfile.prepare(
-                    saved, path=plan_path, state_path=state, state=current,
-                    org=runtime.settings.org_id, client=runtime.client,
-                    manifests_digest=manifests.digest, resources=manifests.resources,
+                    saved,
+                    path=plan_path,
+                    state_path=state,
+                    state=current,
+                    org=runtime.settings.org_id,
+                    client=runtime.client,
+                    manifests_digest=manifests.digest,
+                    resources=manifests.resources,
                 )
-                auto_approve = True
             for line in text.render(console, plan):
                 console.out(line)
-            if plan.has_changes and not auto_approve:
-                if not console.interactive:
-                    raise UsageError(
-                        "apply needs --auto-approve when it does not run on a terminal "
-                        "(nobody can answer the confirmation)"
-                    )
-                console.out()
-                if not console.confirm("Do you want to perform these actions?"):
-                    console.err("Apply cancelled.")
-                    return 1
+            if plan.has_changes and saved is None and not auto_approve and not _confirmed(console):
+                console.err("Apply cancelled.")
+                return 1
             total = sum(1 for c in plan.changes if c.is_change)
-            counter = [0]
-
-            def progress(o: Outcome) -> None:
-                if o.done == "refreshed":
-                    return
-                counter[0] += 1
-                where = f"{o.change.sandbox}/{o.change.address}"
-                if o.ok:
-                    ident = f" (id {o.id})" if o.id else ""
-                    if o.done == "skipped":
-                        msg = console.style("delete skipped (needs --allow-delete)", "yellow")
-                    else:
-                        msg = console.style(o.done, "green") + ident
-                    console.out(f"{where}: {msg} [{counter[0]}/{total}]")
-                else:
-                    console.err(f"{where}: " + console.style("failed", "red") + f": {o.error}")
-
             with store.writer(current) as writer:
                 outcomes = Executor(
                     plan=plan,
@@ -89,24 +70,59 @@ def run(
                     writer=writer,
                     parallelism=parallelism,
                     allow_delete=allow_delete,
-                    on_result=progress,
+                    on_result=_progress(console, total),
                 ).run()
-            verified = True
-            if verify:
-                from provisioner import verify as checks
+            applied = summarize(console, outcomes) if plan.has_changes else True
+            verified = not verify or _verify(console, runtime.client, store, plan, parallelism)
+    return 0 if applied and verified else 1
 
-                final = store.load()
-                targets = [
-                    checks.Target(f"{e.sandbox}/{e.address}", e.sandbox, e.id)
-                    for key in sorted(plan.resources)
-                    if (e := final.get(*key)) is not None
-                ]
-                verified = checks.report(
-                    console, checks.verify(runtime.client, targets, parallelism)
-                )
-    if not plan.has_changes:
-        return 0 if verified else 1
-    return 0 if summarize(console, outcomes) and verified else 1
+
+def _confirmed(console: Console) -> bool:
+    """Ask for "yes" on a terminal; without one, nobody can answer, so refuse at once."""
+    from provisioner.errors import UsageError
+
+    if not console.interactive:
+        raise UsageError(
+            "apply needs --auto-approve when it does not run on a terminal "
+            "(nobody can answer the confirmation)"
+        )
+    console.out()
+    return console.confirm("Do you want to perform these actions?")
+
+
+def _progress(console: Console, total: int) -> Callable[[Any], None]:
+    """One line per finished change, numbered; failures on stderr."""
+    count = 0
+
+    def report(o: Any) -> None:
+        nonlocal count
+        if o.done == "refreshed":  # a state record brought up to date: nothing to tell
+            return
+        count += 1
+        where = f"{o.change.sandbox}/{o.change.address}"
+        if not o.ok:
+            console.err(f"{where}: " + console.style("failed", "red") + f": {o.error}")
+        elif o.done == "skipped":
+            msg = console.style("delete skipped (needs --allow-delete)", "yellow")
+            console.out(f"{where}: {msg} [{count}/{total}]")
+        else:
+            ident = f" (id {o.id})" if o.id else ""
+            console.out(f"{where}: {console.style(o.done, 'green')}{ident} [{count}/{total}]")
+
+    return report
+
+
+def _verify(console: Console, client: Any, store: Any, plan: Any, parallelism: int) -> bool:
+    """Test the credentials of every declared connection the state now owns."""
+    from provisioner import verify as checks
+
+    final = store.load()
+    targets = [
+        checks.Target(f"{e.sandbox}/{e.address}", e.sandbox, e.id)
+        for key in sorted(plan.resources)
+        if (e := final.get(*key)) is not None
+    ]
+    return checks.report(console, checks.verify(client, targets, parallelism))
 
 
 def summarize(console: Console, outcomes: list[Any]) -> bool:
@@ -120,9 +136,10 @@ def summarize(console: Console, outcomes: list[Any]) -> bool:
     )
     skipped = done["skipped"]
     if skipped:
+        were, them = ("s were", "them") if skipped != 1 else (" was", "it")
         console.err(
-            f"Warning: {skipped} planned delete{'s were' if skipped != 1 else ' was'} not "
-            f"performed; run apply with --allow-delete to delete {'them' if skipped != 1 else 'it'}."
+            f"Warning: {skipped} planned delete{were} not performed; "
+            f"run apply with --allow-delete to delete {them}."
         )
     if failed:
         console.err(
