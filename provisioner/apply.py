@@ -39,7 +39,9 @@ class Client(Protocol):
     ) -> Any: ...
     def get_connection(self, sandbox: str, id: str) -> dict[str, Any] | None: ...
     def create_connection(self, sandbox: str, body: dict[str, Any]) -> tuple[str, str]: ...
-    def patch_connection(self, sandbox: str, id: str, etag: str, ops: list[dict[str, Any]]) -> str: ...
+    def patch_connection(
+        self, sandbox: str, id: str, etag: str, ops: list[dict[str, Any]]
+    ) -> str: ...
     def delete_connection(self, sandbox: str, id: str) -> bool: ...
 
 
@@ -60,7 +62,9 @@ class Outcome:
         return self.error is None
 
 
-def entry_for(res: Resource, id: str, etag: str, fingerprints: dict[str, str], org: str) -> StateEntry:
+def entry_for(
+    res: Resource, id: str, etag: str, fingerprints: dict[str, str], org: str
+) -> StateEntry:
     kind = kinds.get(res.kind)
     return StateEntry(
         org=org,
@@ -80,7 +84,9 @@ def entry_for(res: Resource, id: str, etag: str, fingerprints: dict[str, str], o
     )
 
 
-def patch_ops(res: Resource, conn: RemoteConnection, *, rotate_secrets: bool) -> list[dict[str, Any]]:
+def patch_ops(
+    res: Resource, conn: RemoteConnection, *, rotate_secrets: bool
+) -> list[dict[str, Any]]:
     """The JSON Patch that turns `conn` into `res` (params are replaced whole, secrets included)."""
     ops: list[dict[str, Any]] = []
     if conn.name != res.name:
@@ -167,7 +173,9 @@ class Executor:
         except ProvisionerError as exc:
             return Outcome(change, "failed", change.remote_id, str(exc))
         except Exception as exc:  # a bug must not take the other lanes down or leak a value
-            return Outcome(change, "failed", change.remote_id, f"internal error ({type(exc).__name__})")
+            return Outcome(
+                change, "failed", change.remote_id, f"internal error ({type(exc).__name__})"
+            )
 
     def _dispatch(self, change: Change) -> Outcome:
         res = self.plan.resources.get(change.key)
@@ -216,7 +224,13 @@ class Executor:
         entry = self.state.get(*change.key)
         if res is None or entry is None or change.remote_etag is None:
             return False
-        fresh = entry_for(res, change.remote_id, change.remote_etag, dict(change.secret_fingerprints), self.plan.org)
+        fresh = entry_for(
+            res,
+            change.remote_id,
+            change.remote_etag,
+            dict(change.secret_fingerprints),
+            self.plan.org,
+        )
         return fresh != entry
 
     def _create(self, res: Resource) -> tuple[str, str]:

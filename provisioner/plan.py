@@ -110,7 +110,9 @@ class Plan:
 def fingerprints(resource: Resource, salt: str) -> dict[str, str]:
     """Salted fingerprints of the resource's secret params: how a rotation is seen."""
     return {
-        k: fingerprint(salt, v.reveal()) for k, v in resource.params.items() if isinstance(v, Secret)
+        k: fingerprint(salt, v.reveal())
+        for k, v in resource.params.items()
+        if isinstance(v, Secret)
     }
 
 
@@ -147,9 +149,13 @@ def compute(
         entry = state.get(*key)
         fps = fingerprints(res, state.salt)
         if entry is not None:
-            changes.append(_plan_owned(org, res, entry, by_id.get((res.sandbox, entry.id)), fps, problems))
+            changes.append(
+                _plan_owned(org, res, entry, by_id.get((res.sandbox, entry.id)), fps, problems)
+            )
         else:
-            changes.append(_plan_new(org, res, remote.get(res.sandbox, []), owned_ids, fps, problems))
+            changes.append(
+                _plan_new(org, res, remote.get(res.sandbox, []), owned_ids, fps, problems)
+            )
 
     for key, entry in sorted(state.entries.items()):
         if entry.org != org or entry.sandbox not in scope or key in declared:
@@ -161,22 +167,7 @@ def compute(
                 "apply before removing it, or 'provisioner state rm' it to stop managing it"
             )
             continue
-        still_there = by_id.get((entry.sandbox, entry.id))
-        changes.append(
-            Change(
-                action=Action.DELETE,
-                org=org,
-                sandbox=entry.sandbox,
-                address=entry.address,
-                kind=entry.type,
-                name=entry.name,
-                fields=diff.removed_fields(diff.entry_view(entry)),
-                remote_id=entry.id,
-                remote_etag=still_there.etag if still_there else entry.etag,
-                protect=entry.protect,
-                drift=None if still_there else Drift(deleted=True),
-            )
-        )
+        changes.append(delete_change(entry, by_id.get((entry.sandbox, entry.id))))
 
     if problems:
         raise PlanError(_join(problems))
@@ -190,6 +181,26 @@ def compute(
         sandboxes=tuple(scope),
         resources=declared,
         remote=by_id,
+    )
+
+
+def delete_change(
+    entry: StateEntry, remote: RemoteConnection | None, *, listed: bool = True
+) -> Change:
+    """The deletion of an owned connection. `remote` is what the listing found of it (None:
+    already gone); with listed=False nothing was listed and the state's record stands alone."""
+    return Change(
+        action=Action.DELETE,
+        org=entry.org,
+        sandbox=entry.sandbox,
+        address=entry.address,
+        kind=entry.type,
+        name=entry.name,
+        fields=diff.removed_fields(diff.entry_view(entry)),
+        remote_id=entry.id,
+        remote_etag=remote.etag if remote else entry.etag,
+        protect=entry.protect,
+        drift=Drift(deleted=True) if listed and remote is None else None,
     )
 
 
@@ -244,7 +255,12 @@ def _plan_owned(
         )
     drift_fields = diff.changes(diff.entry_view(entry, secrets=False), diff.remote_view(conn))
     drift = (
-        Drift(deleted=False, fields=drift_fields, updated_by=conn.updated_by, updated_at=conn.updated_at)
+        Drift(
+            deleted=False,
+            fields=drift_fields,
+            updated_by=conn.updated_by,
+            updated_at=conn.updated_at,
+        )
         if drift_fields
         else None
     )

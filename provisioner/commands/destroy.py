@@ -16,12 +16,11 @@ def run(
     lock_timeout: float,
     emulator: bool,
 ) -> int:
-    from provisioner import diff
     from provisioner.apply import Executor, Outcome
     from provisioner.commands._scope import scope_sandboxes
     from provisioner.commands.state import waiting
     from provisioner.errors import UsageError
-    from provisioner.plan import Action, Change, Plan
+    from provisioner.plan import Plan, delete_change
     from provisioner.render import text
     from provisioner.runtime import connect
     from provisioner.state import StateStore
@@ -34,21 +33,9 @@ def run(
             sandboxes = scope_sandboxes(current, org, paths, sandbox)
             entries = [e for s in sandboxes for e in current.in_scope(org, s)]
             kept = [e for e in entries if e.protect]
-            changes = tuple(
-                Change(
-                    action=Action.DELETE,
-                    org=org,
-                    sandbox=e.sandbox,
-                    address=e.address,
-                    kind=e.type,
-                    name=e.name,
-                    fields=diff.removed_fields(diff.entry_view(e)),
-                    remote_id=e.id,
-                    remote_etag=e.etag,
-                )
-                for e in entries
-                if not e.protect
-            )
+            # The state's record is enough: deleting needs only the id, and a connection
+            # already gone is simply forgotten.
+            changes = tuple(delete_change(e, None, listed=False) for e in entries if not e.protect)
             plan = Plan(
                 org=org,
                 changes=changes,

@@ -75,7 +75,11 @@ def run(
             # Secrets cannot be read back: with no fingerprint recorded, the next plan shows an
             # update that sends the manifest's secrets, which is what a reviewer should see.
             entry = StateEntry.from_remote(
-                conn, org=org, address=address, type=res.kind, secret_fingerprints={},
+                conn,
+                org=org,
+                address=address,
+                type=res.kind,
+                secret_fingerprints={},
                 protect=res.protect,
             )
         with store.writer(current) as writer:

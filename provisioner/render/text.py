@@ -43,7 +43,9 @@ def _value(v: str | None, sensitive: bool) -> str:
 
 def _field_line(console: Console, f: FieldChange, width: int, action: Action) -> str:
     pad = f.path.ljust(width)
-    if action in (Action.CREATE, Action.RECREATE) or (action is Action.REPLACE and f.before is None):
+    if action in (Action.CREATE, Action.RECREATE) or (
+        action is Action.REPLACE and f.before is None
+    ):
         return console.style("      + ", "green") + f"{pad} = {_value(f.after, f.sensitive)}"
     if action is Action.DELETE or f.kind == "remove":
         return console.style("      - ", "red") + f"{pad} = {_value(f.before, f.sensitive)}"
