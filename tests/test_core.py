@@ -121,26 +121,32 @@ def test_apply_without_terminal_needs_auto_approve(env: Any, tmp_path: Path, cli
     assert RawApi(env.url).list() == []
 
 
-def test_held_lock_refuses_a_second_run_naming_the_holder(env: Any, tmp_path: Path, cli: Any) -> None:
-    three(tmp_path)
+def hold_lock(tmp_path: Path, seconds: float) -> subprocess.Popen[str]:
+    """A real process holding the state lock for `seconds`; returns once it holds it."""
     holder = subprocess.Popen(
         [
             sys.executable,
             "-c",
-            "import sys, time\n"
+            "import time\n"
             "from provisioner.state import StateStore\n"
             "with StateStore('provisioner.state.json').lock('apply', 0):\n"
             "    print('held', flush=True)\n"
-            "    time.sleep(60)\n",
+            f"    time.sleep({seconds})\n",
         ],
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         text=True,
         env=child_env(),
     )
+    assert holder.stdout is not None
+    assert holder.stdout.readline().strip() == "held"
+    return holder
+
+
+def test_held_lock_refuses_a_second_run_naming_the_holder(env: Any, tmp_path: Path, cli: Any) -> None:
+    three(tmp_path)
+    holder = hold_lock(tmp_path, 60)
     try:
-        assert holder.stdout is not None
-        assert holder.stdout.readline().strip() == "held"
         r = cli("apply", "manifests", "--auto-approve")
         assert r.code == 1
         assert f"pid {holder.pid}" in r.err
@@ -153,24 +159,8 @@ def test_held_lock_refuses_a_second_run_naming_the_holder(env: Any, tmp_path: Pa
 
 def test_lock_timeout_waits_for_the_holder(env: Any, tmp_path: Path, cli: Any) -> None:
     three(tmp_path)
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import time\n"
-            "from provisioner.state import StateStore\n"
-            "with StateStore('provisioner.state.json').lock('apply', 0):\n"
-            "    print('held', flush=True)\n"
-            "    time.sleep(1.5)\n",
-        ],
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        text=True,
-        env=child_env(),
-    )
+    holder = hold_lock(tmp_path, 1.5)
     try:
-        assert holder.stdout is not None
-        assert holder.stdout.readline().strip() == "held"
         r = cli("apply", "manifests", "--auto-approve", "--lock-timeout", "30")
         assert r.code == 0, r.err
         assert len(RawApi(env.url).list()) == 3

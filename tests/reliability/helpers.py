@@ -6,6 +6,7 @@ import json
 import os
 import threading
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 SECRET = "SENTINEL-rel-secret-7f3a9c1e5b"
@@ -19,6 +20,39 @@ def figure(test: str, **values: Any) -> None:
     if path:
         with open(path, "a", encoding="utf-8") as fh:
             fh.write(json.dumps({"test": test, **values}) + "\n")
+
+
+def state_ids(path: Path) -> dict[str, str]:
+    """address -> connection id of every entry in a state file ({} when there is none)."""
+    if not path.exists():
+        return {}
+    doc = json.loads(path.read_text())
+    return {
+        addr: entry["id"]
+        for org in doc["resources"].values()
+        for addresses in org.values()
+        for addr, entry in addresses.items()
+    }
+
+
+def spawn_applying(spawn_cli: Any, cwd: Path, *extra: str, until: str | None = "Plan:") -> Any:
+    """`apply m.yaml --auto-approve --parallelism 4` as a real, unbuffered process; with
+    `until`, return once it has printed a line starting so (the plan is made: writes follow)."""
+    proc = spawn_cli(
+        "apply",
+        "m.yaml",
+        "--auto-approve",
+        "--parallelism",
+        "4",
+        *extra,
+        cwd=cwd,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    if until is not None:
+        assert proc.stdout is not None
+        while (line := proc.stdout.readline()) and not line.startswith(until):
+            pass
+    return proc
 
 
 class FaultCounter:

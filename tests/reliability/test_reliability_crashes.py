@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import re
@@ -15,23 +14,11 @@ from typing import Any
 import pytest
 
 from tests.aep import RawApi, s3, write_manifest
-from tests.reliability.helpers import figure
+from tests.reliability.helpers import figure, spawn_applying, state_ids
 
 ROUNDS = 12
 N = 40  # connections per round
 SEED = 20261127
-
-
-def state_ids(path: Path) -> dict[str, str]:
-    if not path.exists():
-        return {}
-    doc = json.loads(path.read_text())
-    return {
-        addr: entry["id"]
-        for org in doc["resources"].values()
-        for addresses in org.values()
-        for addr, entry in addresses.items()
-    }
 
 
 def test_apply_killed_at_random_moments_converges_on_rerun(
@@ -49,24 +36,14 @@ def test_apply_killed_at_random_moments_converges_on_rerun(
         work = tmp_path / f"round{round_}"
         names = {f"c{i:02d}": f"Crash {round_:02d}-{i:02d}" for i in range(N)}
         write_manifest(work / "m.yaml", {a: s3(n) for a, n in names.items()})
-        proc = spawn_cli(
-            "apply",
-            "m.yaml",
-            "--auto-approve",
-            "--parallelism",
-            "4",
-            cwd=work,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
         if round_ % 2 == 0:
             # A moment anywhere in start-up, locking, listing and planning.
+            proc = spawn_applying(spawn_cli, work, until=None)
             time.sleep(rng.uniform(0.05, 0.8))
         else:
             # A moment among the writes: counted from the plan's summary line, so a slow
             # machine's start-up does not move every kill before the first create.
-            assert proc.stdout is not None
-            while (line := proc.stdout.readline()) and not line.startswith("Plan:"):
-                pass
+            proc = spawn_applying(spawn_cli, work)
             time.sleep(rng.uniform(0.0, 0.6))
         killed_running = proc.poll() is None
         proc.send_signal(signal.SIGKILL)
@@ -162,19 +139,7 @@ def test_updates_and_deletes_killed_at_random_moments_converge(
         monkeypatch.setenv("TEST_S3_SECRET", f"secret-v{version}")
         names = declare(version, N // 2 if last else N)
         extra = ("--allow-delete",) if last else ()
-        proc = spawn_cli(
-            "apply",
-            "m.yaml",
-            "--auto-approve",
-            "--parallelism",
-            "4",
-            *extra,
-            cwd=tmp_path,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-        assert proc.stdout is not None
-        while (line := proc.stdout.readline()) and not line.startswith("Plan:"):
-            pass
+        proc = spawn_applying(spawn_cli, tmp_path, *extra)
         time.sleep(rng.uniform(0.0, 0.5))
         seen["killed while running" if proc.poll() is None else "finished before the kill"] += 1
         proc.send_signal(signal.SIGKILL)
@@ -257,18 +222,7 @@ def test_apply_cancelled_with_sigterm_unwinds_and_converges(
         work = tmp_path / f"round{round_}"
         names = {f"c{i:02d}": f"Term {round_}-{i:02d}" for i in range(N)}
         write_manifest(work / "m.yaml", {a: s3(n) for a, n in names.items()})
-        proc = spawn_cli(
-            "apply",
-            "m.yaml",
-            "--auto-approve",
-            "--parallelism",
-            "4",
-            cwd=work,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-        assert proc.stdout is not None
-        while (line := proc.stdout.readline()) and not line.startswith("Plan:"):
-            pass
+        proc = spawn_applying(spawn_cli, work)
         time.sleep(rng.uniform(0.0, 0.4))
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=60)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time
@@ -13,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.aep import RawApi, s3, write_manifest
-from tests.reliability.helpers import figure
+from tests.reliability.helpers import figure, state_ids
 
 N = 500
 
@@ -43,16 +42,6 @@ def tally() -> Any:
     yield handler
     log.removeHandler(handler)
     log.setLevel(level)
-
-
-def state_ids(path: Path) -> dict[str, str]:
-    doc = json.loads(path.read_text())
-    return {
-        addr: entry["id"]
-        for org in doc["resources"].values()
-        for addresses in org.values()
-        for addr, entry in addresses.items()
-    }
 
 
 def test_500_creates_under_injected_faults_and_a_rate_limit(

@@ -13,7 +13,7 @@ from typing import Any
 
 from tests.aep import RawApi, s3, write_manifest
 from tests.conftest import EMULATOR_CLIENT_ID, EMULATOR_CLIENT_SECRET, EMULATOR_ORG_ID
-from tests.reliability.helpers import figure
+from tests.reliability.helpers import figure, spawn_applying
 
 N = 40
 SEED = 77
@@ -64,18 +64,7 @@ def test_the_service_dying_mid_apply_is_reported_and_a_rerun_converges(
     not_attempted: list[int] = []
     for _ in range(2):
         service = start_emulator(spawn_cli, port, db)
-        apply = spawn_cli(
-            "apply",
-            "m.yaml",
-            "--auto-approve",
-            "--parallelism",
-            "4",
-            cwd=work,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-        assert apply.stdout is not None
-        while (line := apply.stdout.readline()) and not line.startswith("Plan:"):
-            pass
+        apply = spawn_applying(spawn_cli, work)
         time.sleep(rng.uniform(0.05, 0.3))
         service.send_signal(signal.SIGKILL)  # the whole service, mid-apply
         service.communicate(timeout=30)
