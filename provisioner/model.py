@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from provisioner.secrets import Secret
 
@@ -60,4 +60,3 @@ class RemoteConnection:
     updated_at: int | None = None
     updated_by: str | None = None
     updated_client: str | None = None
-    raw_keys: frozenset[str] = field(default_factory=frozenset)

@@ -4,18 +4,11 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from provisioner import plan as planning
 from provisioner.manifest import Manifests, load
 from provisioner.runtime import Runtime, default_sandbox, fetch_remote
 from provisioner.state import State
-
-
-@dataclass(frozen=True)
-class Planned:
-    plan: planning.Plan
-    manifests: Manifests
 
 
 def load_manifests(paths: Sequence[str], sandbox: str | None) -> Manifests:

@@ -77,7 +77,6 @@ class AmazonS3:
             updated_at=item.get("updatedAt"),
             updated_by=item.get("updatedBy"),
             updated_client=item.get("updatedClient"),
-            raw_keys=frozenset((auth.get("params") or {}).keys()),
         )
 
 
