@@ -1,4 +1,13 @@
-"""Executes a plan with bounded parallelism, writing each result to the state as it is known."""
+"""Executes a plan as a graph: creates and updates after what they reference, deletes before what
+they are referenced by, independent changes in parallel lanes; each result goes to the state as
+soon as it is known. A failed change stops only the changes that depend on it.
+
+Each change is one or two steps: a delete step (DELETE, and the first half of REPLACE) and an
+apply step (everything else, and the second half of REPLACE). An apply step waits for the apply
+steps of the resources it references; a delete step waits for every change whose state entry
+references the resource being deleted (their own delete step if they are deleted too, else
+their apply step, which moves them off it).
+"""
 
 from __future__ import annotations
 
@@ -6,12 +15,14 @@ import queue
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from provisioner import kinds
+from provisioner import diff, kinds
+from provisioner import document as doc
+from provisioner.document import Ref
 from provisioner.errors import (
     ApiError,
     PlanError,
@@ -20,9 +31,10 @@ from provisioner.errors import (
     UncertainWriteError,
 )
 from provisioner.http.errors import UnreachableError
-from provisioner.model import RemoteConnection, Resource
-from provisioner.plan import Action, Change, Plan
-from provisioner.secrets import Secret
+from provisioner.kinds import Kind
+from provisioner.model import Remote, Resource
+from provisioner.patch import json_patch
+from provisioner.plan import Action, Change, Plan, comparable, with_fingerprints
 from provisioner.state import State, StateEntry
 
 CREATE_ATTEMPTS = 4
@@ -34,15 +46,17 @@ _NOT_ATTEMPTED = (
 
 
 class Client(Protocol):
-    def list_connections(
-        self, sandbox: str, *, spec_id: str | None = None, name: str | None = None
+    """What the executor needs of provisioner.client.FlowServiceClient."""
+
+    def list_items(
+        self, kind: Kind, sandbox: str, *, name: str | None = None
     ) -> Any: ...
-    def get_connection(self, sandbox: str, id: str) -> dict[str, Any] | None: ...
-    def create_connection(self, sandbox: str, body: dict[str, Any]) -> tuple[str, str]: ...
-    def patch_connection(
-        self, sandbox: str, id: str, etag: str, ops: list[dict[str, Any]]
+    def get_item(self, kind: Kind, sandbox: str, id: str) -> dict[str, Any] | None: ...
+    def create_item(self, kind: Kind, sandbox: str, body: dict[str, Any]) -> tuple[str, str]: ...
+    def patch_item(
+        self, kind: Kind, sandbox: str, id: str, etag: str, ops: list[dict[str, Any]]
     ) -> str: ...
-    def delete_connection(self, sandbox: str, id: str) -> bool: ...
+    def delete_item(self, kind: Kind, sandbox: str, id: str) -> bool: ...
 
 
 class Writer(Protocol):
@@ -63,49 +77,35 @@ class Outcome:
 
 
 def entry_for(
-    res: Resource, id: str, etag: str, fingerprints: dict[str, str], org: str
+    res: Resource,
+    remote_doc: Mapping[str, Any],
+    id: str,
+    etag: str,
+    fingerprints: Mapping[str, str],
+    org: str,
+    attributes: Mapping[str, Any] | None = None,
 ) -> StateEntry:
-    kind = kinds.get(res.kind)
+    """The state entry of `res` as written: its desired document, resolved and without secrets."""
     return StateEntry(
         org=org,
         sandbox=res.sandbox,
         address=res.address,
+        kind=res.kind,
         id=id,
         etag=etag,
-        name=res.name,
-        description=res.description,
-        type=res.kind,
-        spec_id=kind.spec_id,
-        spec_version=kind.spec_version,
-        auth_spec=res.auth_spec,
-        params={k: v for k, v in res.params.items() if not isinstance(v, Secret)},
+        document=doc.public(remote_doc),
         secret_fingerprints=dict(fingerprints),
         protect=res.protect,
+        depends_on=res.depends_on,
+        attributes=attributes or {},
     )
 
 
-def patch_ops(
-    res: Resource, conn: RemoteConnection, *, rotate_secrets: bool
-) -> list[dict[str, Any]]:
-    """The JSON Patch that turns `conn` into `res` (params are replaced whole, secrets included)."""
-    ops: list[dict[str, Any]] = []
-    if conn.name != res.name:
-        ops.append({"op": "replace", "path": "/name", "value": res.name})
-    if res.description != conn.description:
-        if not res.description:
-            ops.append({"op": "remove", "path": "/description"})
-        else:
-            op = "replace" if conn.description else "add"
-            ops.append({"op": op, "path": "/description", "value": res.description})
-    visible = {k: v for k, v in res.params.items() if not isinstance(v, Secret)}
-    if rotate_secrets or visible != dict(conn.params):
-        params = {k: (v.reveal() if isinstance(v, Secret) else v) for k, v in res.params.items()}
-        ops.append({"op": "replace", "path": "/auth/params", "value": params})
-    return ops
+Step = tuple[str, tuple[str, str, str]]  # ("delete" | "apply", change key)
 
 
 class Executor:
-    """Runs the changes of a plan over `parallelism` lanes."""
+    """Runs the changes of a plan over `parallelism` lanes, in dependency order."""
 
     def __init__(
         self,
@@ -127,30 +127,113 @@ class Executor:
         self.allow_delete = allow_delete
         self.on_result = on_result
         self.sleep = sleep
-        self._owned_lock = threading.Lock()
+        self._lock = threading.Lock()
         self._owned = {(e.sandbox, e.id) for e in state.entries.values() if e.org == plan.org}
         self._unreachable = False  # set once a change could not reach the service at all
+        # What a Ref resolves to at apply time: ids (and attributes) known so far.
+        self._ids: dict[tuple[str, str], str] = {}
+        self._attributes: dict[tuple[str, str], dict[str, Any]] = {}
+        for e in state.entries.values():
+            if e.org == plan.org:
+                self._ids[(e.sandbox, e.address)] = e.id
+                self._attributes[(e.sandbox, e.address)] = dict(e.attributes)
+        for c in plan.changes:
+            if c.remote_id and c.action in (Action.ADOPT, Action.UPDATE, Action.NOOP):
+                self._ids[(c.sandbox, c.address)] = c.remote_id
+                remote = plan.remote.get((c.sandbox, c.remote_id))
+                if remote is not None:
+                    self._attributes[(c.sandbox, c.address)] = dict(remote.attributes)
+
+    # -- the graph ------------------------------------------------------------------------------
+
+    def _steps(self, todo: list[Change]) -> dict[Step, set[Step]]:
+        by_key = {c.key: c for c in todo}
+        needs: dict[Step, set[Step]] = {}
+        for c in todo:
+            if c.deletes:
+                needs[("delete", c.key)] = set()
+            if c.action is not Action.DELETE:
+                needs[("apply", c.key)] = {("delete", c.key)} if c.deletes else set()
+        for c in todo:
+            if c.action is not Action.DELETE:
+                for dep in c.depends_on:
+                    key = (c.org, c.sandbox, dep)
+                    if ("apply", key) in needs:
+                        needs[("apply", c.key)].add(("apply", key))
+        # A delete waits for whatever still references the resource in the state.
+        for entry in self.state.entries.values():
+            dependent = by_key.get(entry.key)
+            if dependent is None:
+                continue
+            for dep in entry.depends_on:
+                key = (entry.org, entry.sandbox, dep)
+                if ("delete", key) in needs:
+                    waits = ("delete", entry.key) if dependent.action is Action.DELETE else (
+                        "apply",
+                        entry.key,
+                    )
+                    if waits in needs and waits != ("delete", key):
+                        needs[("delete", key)].add(waits)
+        _break_cycles(needs)
+        return needs
 
     def run(self) -> list[Outcome]:
         todo = [c for c in self.plan.changes if c.is_change or self._stale_entry(c)]
         outcomes: list[Outcome] = []
         if not todo:
             return outcomes
+        by_key = {c.key: c for c in todo}
+        needs = self._steps(todo)
+        waiting_on = {step: set(deps) for step, deps in needs.items()}
+        dependents: dict[Step, list[Step]] = {step: [] for step in needs}
+        for step, deps in needs.items():
+            for dep in deps:
+                dependents[dep].append(step)
+        failed_steps: dict[Step, str] = {}
         pool = ThreadPoolExecutor(max_workers=self.parallelism, thread_name_prefix="apply")
-        # Finished futures arrive through a queue: wait() on the pending set would cost O(N)
+        # Finished steps arrive through a queue: wait() on the pending set would cost O(N)
         # per completion, O(N^2) for the whole apply.
-        finished: queue.SimpleQueue[Future[Outcome]] = queue.SimpleQueue()
-        for change in todo:
-            pool.submit(self._run_one, change).add_done_callback(finished.put)
-        try:
-            while len(outcomes) < len(todo):
-                try:
-                    fut = finished.get(timeout=0.25)  # a timeout keeps Ctrl-C responsive
-                except queue.Empty:
-                    continue
-                outcome = fut.result()
+        finished: queue.SimpleQueue[tuple[Step, Future[Outcome | None]]] = queue.SimpleQueue()
+        running = 0
+
+        def submit(step: Step) -> None:
+            nonlocal running
+            running += 1
+            fut = pool.submit(self._run_step, step, by_key[step[1]])
+            fut.add_done_callback(lambda f, s=step: finished.put((s, f)))
+
+        def settle(step: Step, outcome: Outcome | None) -> None:
+            if outcome is not None:
                 outcomes.append(outcome)
                 self.on_result(outcome)
+                if not outcome.ok:
+                    failed_steps[step] = f"{outcome.change.sandbox}/{outcome.change.address}"
+            for nxt in dependents[step]:
+                waiting_on[nxt].discard(step)
+                if waiting_on[nxt]:
+                    continue
+                blocked = [failed_steps[d] for d in needs[nxt] if d in failed_steps]
+                if blocked:
+                    change = by_key[nxt[1]]
+                    why = (
+                        f"not attempted: it depends on {', '.join(sorted(set(blocked)))}, "
+                        "which failed; run apply again once that is fixed"
+                    )
+                    settle(nxt, Outcome(change, "failed", change.remote_id, why))
+                else:
+                    submit(nxt)
+
+        try:
+            for step in sorted(needs):
+                if not waiting_on[step]:
+                    submit(step)
+            while running:
+                try:
+                    step, fut = finished.get(timeout=0.25)  # a timeout keeps Ctrl-C responsive
+                except queue.Empty:
+                    continue
+                running -= 1
+                settle(step, fut.result())
         except KeyboardInterrupt:
             # Let the requests already in flight finish and be recorded; start nothing new.
             pool.shutdown(wait=True, cancel_futures=True)
@@ -159,13 +242,17 @@ class Executor:
             pool.shutdown(wait=True)
         return outcomes
 
-    # -- one change ---------------------------------------------------------------------------
+    # -- one step -------------------------------------------------------------------------------
 
-    def _run_one(self, change: Change) -> Outcome:
+    def _run_step(self, step: Step, change: Change) -> Outcome | None:
+        """The outcome of the change when this step ends it; None after the first half of a
+        replace that went well."""
         if self._unreachable:
             # The service is down: do not spend a full retry cycle per remaining change on it.
             return Outcome(change, "failed", change.remote_id, _NOT_ATTEMPTED)
         try:
+            if step[0] == "delete":
+                return self._delete(change)
             return self._dispatch(change)
         except UnreachableError as exc:
             self._unreachable = True
@@ -177,44 +264,80 @@ class Executor:
                 change, "failed", change.remote_id, f"internal error ({type(exc).__name__})"
             )
 
-    def _dispatch(self, change: Change) -> Outcome:
-        res = self.plan.resources.get(change.key)
+    def _delete(self, change: Change) -> Outcome | None:
+        kind = kinds.get(change.kind)
+        if change.action is Action.DELETE and not self.allow_delete:
+            return Outcome(change, "skipped", change.remote_id)
+        assert change.remote_id is not None
+        self.client.delete_item(kind, change.sandbox, change.remote_id)
         if change.action is Action.DELETE:
-            if not self.allow_delete:
-                return Outcome(change, "skipped", change.remote_id)
-            assert change.remote_id is not None
-            self.client.delete_connection(change.sandbox, change.remote_id)
             self.writer.remove(*change.key)
             return Outcome(change, "deleted", change.remote_id)
+        return None
+
+    def _desired(self, res: Resource) -> dict[str, Any]:
+        """The resource's document with every Ref filled from what is known by now."""
+
+        def lookup(ref: Ref) -> Any:
+            key = (res.sandbox, ref.address)
+            with self._lock:
+                if ref.attribute == "id":
+                    value = self._ids.get(key)
+                else:
+                    value = self._attributes.get(key, {}).get(ref.attribute)
+            if value is None:
+                raise PlanError(
+                    f"{res.sandbox}/{res.address} refers to {ref.address}, whose "
+                    f"{ref.attribute} is not known; run plan again"
+                )
+            return value
+
+        resolved: dict[str, Any] = doc.resolve(res.document, lookup)
+        return resolved
+
+    def _known(self, res: Resource, id: str, attributes: Mapping[str, Any] | None = None) -> None:
+        with self._lock:
+            self._ids[(res.sandbox, res.address)] = id
+            if attributes:
+                self._attributes[(res.sandbox, res.address)] = dict(attributes)
+
+    def _dispatch(self, change: Change) -> Outcome:
+        res = self.plan.resources.get(change.key)
         assert res is not None
+        kind = kinds.get(res.kind)
         fps = dict(change.secret_fingerprints)
-        if change.action in (Action.CREATE, Action.RECREATE):
-            id, etag = self._create(res)
-            self.writer.put(entry_for(res, id, etag, fps, self.plan.org))
-            return Outcome(change, "created", id)
-        if change.action is Action.REPLACE:
-            assert change.remote_id is not None
-            self.client.delete_connection(change.sandbox, change.remote_id)
-            id, etag = self._create(res)
-            self.writer.put(entry_for(res, id, etag, fps, self.plan.org))
-            return Outcome(change, "replaced", id)
+        desired = self._desired(res)
+        org = self.plan.org
+        if change.action in (Action.CREATE, Action.RECREATE, Action.REPLACE):
+            id, etag, attributes = self._create(kind, res, desired)
+            self._known(res, id, attributes)
+            self.writer.put(entry_for(res, desired, id, etag, fps, org, attributes))
+            done = "replaced" if change.action is Action.REPLACE else "created"
+            return Outcome(change, done, id)
         assert change.remote_id is not None and change.remote_etag is not None
+        remote = self.plan.remote.get((change.sandbox, change.remote_id))
+        attributes = dict(remote.attributes) if remote is not None else {}
         if change.action is Action.ADOPT:
-            with self._owned_lock:
+            with self._lock:
                 self._owned.add((change.sandbox, change.remote_id))
             etag = change.remote_etag
             if change.also_update:
                 # Record ownership first, so an interrupted update is not followed by a duplicate.
-                self.writer.put(entry_for(res, change.remote_id, etag, {}, self.plan.org))
-                etag = self._update(res, change)
-            self.writer.put(entry_for(res, change.remote_id, etag, fps, self.plan.org))
+                seen = remote.document if remote is not None else desired
+                self.writer.put(entry_for(res, seen, change.remote_id, etag, {}, org, attributes))
+                etag, attributes = self._update(kind, res, change, desired)
+            self._known(res, change.remote_id, attributes)
+            self.writer.put(entry_for(res, desired, change.remote_id, etag, fps, org, attributes))
             return Outcome(change, "adopted", change.remote_id)
         if change.action is Action.UPDATE:
-            etag = self._update(res, change)
-            self.writer.put(entry_for(res, change.remote_id, etag, fps, self.plan.org))
+            etag, attributes = self._update(kind, res, change, desired)
+            self._known(res, change.remote_id, attributes)
+            self.writer.put(entry_for(res, desired, change.remote_id, etag, fps, org, attributes))
             return Outcome(change, "updated", change.remote_id)
         # no-op whose state entry is out of date (e.g. a new etag after an outside edit)
-        self.writer.put(entry_for(res, change.remote_id, change.remote_etag, fps, self.plan.org))
+        self.writer.put(
+            entry_for(res, desired, change.remote_id, change.remote_etag, fps, org, attributes)
+        )
         return Outcome(change, "refreshed", change.remote_id)
 
     def _stale_entry(self, change: Change) -> bool:
@@ -224,98 +347,152 @@ class Executor:
         entry = self.state.get(*change.key)
         if res is None or entry is None or change.remote_etag is None:
             return False
+        remote = self.plan.remote.get((change.sandbox, change.remote_id))
+        try:
+            desired = self._desired(res)
+        except PlanError:
+            return False
         fresh = entry_for(
             res,
+            desired,
             change.remote_id,
             change.remote_etag,
             dict(change.secret_fingerprints),
             self.plan.org,
+            remote.attributes if remote is not None else entry.attributes,
         )
         return fresh != entry
 
-    def _create(self, res: Resource) -> tuple[str, str]:
+    # -- the service ---------------------------------------------------------------------------
+
+    def _create(
+        self, kind: Kind, res: Resource, desired: Mapping[str, Any]
+    ) -> tuple[str, str, dict[str, Any]]:
         """POST, and after an uncertain outcome look the name up before posting again."""
-        kind = kinds.get(res.kind)
         sandbox = res.sandbox
-        body = kind.create_body(res)
+        body = kind.body(doc.reveal(desired))
         for attempt in range(1, CREATE_ATTEMPTS + 1):
             try:
-                id, etag = self.client.create_connection(sandbox, body)
-                with self._owned_lock:
+                id, etag = self.client.create_item(kind, sandbox, body)
+                with self._lock:
                     self._owned.add((sandbox, id))
-                return id, etag
+                return id, etag, self._after_create(kind, res, id)
             except UncertainWriteError:
                 # The POST may have happened: look before posting again, adopt what is there.
-                found = self._lookup(res)
+                found = self._lookup(kind, res, desired)
                 if found is not None:
-                    return found.id, found.etag
+                    return found.id, found.etag, dict(found.attributes)
                 if attempt == CREATE_ATTEMPTS:
                     raise
             self.sleep(min(8.0, 0.2 * 2**attempt) * random.random())
         raise AssertionError("unreachable")
 
-    def _lookup(self, res: Resource) -> RemoteConnection | None:
-        kind = kinds.get(res.kind)
+    def _after_create(self, kind: Kind, res: Resource, id: str) -> dict[str, Any]:
+        """Attributes other resources reference that only a read shows (none for most kinds)."""
+        if not kind.read_after_create:
+            return {}
+        item = self.client.get_item(kind, res.sandbox, id)
+        return dict(kind.read(item, res.sandbox).attributes) if item is not None else {}
+
+    def _lookup(self, kind: Kind, res: Resource, desired: Mapping[str, Any]) -> Remote | None:
         sandbox = res.sandbox
-        with self._owned_lock:
+        with self._lock:
             owned = set(self._owned)
+        name = kind.identity(desired)
         found = [
             kind.read(item, sandbox)
-            for item in self.client.list_connections(sandbox, spec_id=kind.spec_id, name=res.name)
+            for item in self.client.list_items(kind, sandbox, name=name)
         ]
-        found = [c for c in found if c.name == res.name and (sandbox, c.id) not in owned]
+        found = [r for r in found if kind.matches(r, desired) and (sandbox, r.id) not in owned]
         if len(found) > 1:
-            ids = ", ".join(sorted(c.id for c in found))
+            ids = ", ".join(sorted(r.id for r in found))
             raise PlanError(
-                f"after an uncertain create, {len(found)} connections named {res.name!r} exist "
+                f"after an uncertain create, {len(found)} {kind.label}s named {name!r} exist "
                 f"in sandbox {sandbox} ({ids}); import the right one with 'provisioner import "
-                f"{res.address} CONNECTION_ID' and delete the others"
+                f"{res.address} ID' and delete the others"
             )
         if found:
-            with self._owned_lock:
+            with self._lock:
                 self._owned.add((sandbox, found[0].id))
             return found[0]
         return None
 
-    def _update(self, res: Resource, change: Change) -> str:
+    def _update(
+        self, kind: Kind, res: Resource, change: Change, desired: Mapping[str, Any]
+    ) -> tuple[str, dict[str, Any]]:
         """PATCH with If-Match; on 412 re-read, re-check, and try again with the fresh etag.
 
         A 412 also follows our own PATCH whose answer was lost (a 5xx after the write, retried
         with the old etag), and the re-sent PATCH can meet the same fate: so a few tries.
         """
-        assert change.remote_id is not None and change.remote_etag is not None
-        sandbox = res.sandbox
-        rotate = any(f.sensitive for f in change.fields)
-        conn = self.plan.remote.get((sandbox, change.remote_id))
-        if conn is None:
-            conn = self._read(res, change.remote_id)
-        ops = patch_ops(res, conn, rotate_secrets=rotate)
+        assert change.remote_id is not None
+        entry = self.state.get(*change.key)
+        known = entry.secret_fingerprints if entry is not None else {}
+        if change.action is Action.ADOPT:
+            known = change.secret_fingerprints  # adopted: the declared secrets are assumed
+        rotate = {f.path for f in change.fields if f.sensitive}
+        want = comparable(desired, change.secret_fingerprints)
+        current = self.plan.remote.get((res.sandbox, change.remote_id))
+        if current is None:
+            current = self._read(kind, res, change.remote_id)
+        revealed = doc.reveal(desired)
+
+        def pending(remote: Remote, *, secrets_sent: bool = False) -> list[dict[str, Any]]:
+            # With secrets_sent, the secrets are taken to be the desired ones (after a PATCH
+            # whose answer was lost they are, if the visible fields show that it landed).
+            assumed = change.secret_fingerprints if secrets_sent else known
+            have = with_fingerprints(
+                remote.document,
+                {k: v for k, v in assumed.items() if secrets_sent or k not in rotate},
+            )
+            fields = diff.compare(kind, have, want, secret=change.secret_fingerprints.keys())
+            return json_patch(kind, fields, remote.document, revealed)
+
+        ops = pending(current)
         if not ops:
-            return conn.etag
+            return current.etag, dict(current.attributes)
         for attempt in range(1, UPDATE_ATTEMPTS + 1):
             try:
-                return self.client.patch_connection(sandbox, conn.id, conn.etag, ops)
+                etag = self.client.patch_item(kind, res.sandbox, current.id, current.etag, ops)
+                return etag, dict(current.attributes)
             except PreconditionError:
                 if attempt == UPDATE_ATTEMPTS:
                     raise
             except UncertainWriteError:
-                fresh = self._read(res, conn.id)
-                if fresh.etag != conn.etag and not patch_ops(res, fresh, rotate_secrets=False):
-                    return fresh.etag  # the PATCH did land
+                fresh = self._read(kind, res, current.id)
+                if fresh.etag != current.etag and not pending(fresh, secrets_sent=True):
+                    return fresh.etag, dict(fresh.attributes)  # the PATCH did land
                 raise
-            conn = self._read(res, conn.id)
-            ops = patch_ops(res, conn, rotate_secrets=rotate)
+            current = self._read(kind, res, current.id)
+            ops = pending(current)
             if not ops:
-                return conn.etag
+                return current.etag, dict(current.attributes)
         raise AssertionError("unreachable")
 
-    def _read(self, res: Resource, id: str) -> RemoteConnection:
-        kind = kinds.get(res.kind)
-        sandbox = res.sandbox
-        item = self.client.get_connection(sandbox, id)
+    def _read(self, kind: Kind, res: Resource, id: str) -> Remote:
+        item = self.client.get_item(kind, res.sandbox, id)
         if item is None:
             raise ApiError(
-                f"connection {id} ({sandbox}/{res.address}) was deleted while being updated; "
-                "run plan again"
+                f"{kind.label} {id} ({res.sandbox}/{res.address}) was deleted while being "
+                "updated; run plan again"
             )
-        return kind.read(item, sandbox)
+        return kind.read(item, res.sandbox)
+
+
+def _break_cycles(needs: dict[Step, set[Step]]) -> None:
+    """Drop the wait edges that would close a cycle (possible only between a delete and an apply
+    that a plan never orders both ways); an acyclic graph is left as it is."""
+    state: dict[Step, int] = {}
+
+    def visit(step: Step) -> None:
+        state[step] = 1
+        for dep in sorted(needs[step]):
+            if state.get(dep) == 1:
+                needs[step].discard(dep)
+            elif dep not in state:
+                visit(dep)
+        state[step] = 2
+
+    for step in sorted(needs):
+        if step not in state:
+            visit(step)

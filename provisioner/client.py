@@ -15,6 +15,7 @@ from provisioner.http.call import FLOW_BASE, Call
 from provisioner.http.errors import SandboxNotFoundError
 from provisioner.http.retry import Mode, RetryPolicy
 from provisioner.http.sender import Pacer, Reply, Sender, new_session
+from provisioner.kinds import Kind
 from provisioner.secrets import is_secret_key
 
 __all__ = ["FlowServiceClient", "SandboxNotFoundError"]
@@ -67,17 +68,85 @@ class FlowServiceClient:
 
     # -- connections ------------------------------------------------------------------------
 
+    # -- any kind's collection -------------------------------------------------------------
+
+    def list_items(
+        self, kind: Kind, sandbox: str, *, name: str | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Every item of the kind's collection (its own filters), page after page."""
+        return self._list(kind.endpoint.collection, sandbox, list(kind.endpoint.filters), name)
+
+    def get_item(self, kind: Kind, sandbox: str, item_id: str) -> dict[str, Any] | None:
+        path = f"{kind.endpoint.collection}/{_seg(item_id)}"
+        reply = self._send("GET", path, sandbox, Mode.READ, allow_not_found=True)
+        if reply.not_found:
+            return None
+        items = _items(self._json(reply))
+        return items[0] if items else None
+
+    def create_item(self, kind: Kind, sandbox: str, body: Mapping[str, Any]) -> tuple[str, str]:
+        """POST a new item; (id, etag). Never retried once it may have reached the server:
+        UncertainWriteError then means "look the name up before posting again"."""
+        path = kind.endpoint.collection
+        reply = self._send("POST", path, sandbox, Mode.CREATE, json=body, sensitive=_secrets_in(body))
+        answer = self._json(reply)
+        item_id = answer.get("id") if isinstance(answer, dict) else None
+        if not isinstance(item_id, str) or not item_id:
+            raise ApiError(
+                f"Flow Service answered POST {path} without an id",
+                status=reply.response.status_code,
+                request_id=reply.response.headers.get("x-request-id"),
+            )
+        return item_id, _etag(reply, answer)
+
+    def patch_item(
+        self, kind: Kind, sandbox: str, item_id: str, etag: str, ops: Sequence[Mapping[str, Any]]
+    ) -> str:
+        """Apply JSON Patch `ops` if the item still has `etag`; the new etag.
+        412 raises PreconditionError: read the item again and re-check."""
+        reply = self._send(
+            "PATCH",
+            f"{kind.endpoint.collection}/{_seg(item_id)}",
+            sandbox,
+            Mode.WRITE,
+            json=list(ops),
+            # Exactly as received, quotes included: Flow Service compares the quoted form.
+            headers={"If-Match": etag},
+            sensitive=_secrets_in(list(ops)),
+        )
+        return _etag(reply, self._json(reply))
+
+    def delete_item(self, kind: Kind, sandbox: str, item_id: str) -> bool:
+        """True when deleted now, False when it was already gone."""
+        reply = self._send(
+            "DELETE",
+            f"{kind.endpoint.collection}/{_seg(item_id)}",
+            sandbox,
+            Mode.WRITE,
+            allow_not_found=True,
+        )
+        # A 404 after an attempt that may have reached the server means that attempt deleted it.
+        return not reply.not_found or reply.maybe_applied
+
+    # -- base connections ------------------------------------------------------------------
+
     def list_connections(
         self, sandbox: str, *, spec_id: str | None = None, name: str | None = None
     ) -> Iterator[dict[str, Any]]:
         """Every connection matching the filters, page after page until there is no next link."""
-        base: list[tuple[str, str]] = [("limit", str(self.page_size))]
+        base: list[tuple[str, str]] = []
         if spec_id is not None:
             base.append(("property", f"connectionSpec.id=={spec_id}"))
+        return self._list("/connections", sandbox, base, name)
+
+    def _list(
+        self, collection: str, sandbox: str, filters: list[tuple[str, str]], name: str | None
+    ) -> Iterator[dict[str, Any]]:
+        base: list[tuple[str, str]] = [("limit", str(self.page_size)), *filters]
         # `name==a,b` means "a or b" to Flow Service, so a name with a comma is matched here.
         if name is not None and "," not in name:
             base.append(("property", f"name=={name}"))
-        path, params = "/connections", list(base)
+        path, params = collection, list(base)
         seen: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
         while True:
             seen.add((path, tuple(params)))
@@ -89,10 +158,10 @@ class FlowServiceClient:
             href = _next_href(body)
             if href is None:
                 return
-            path, params = self._follow(href, base)
+            path, params = self._follow(href, base, collection)
             if (path, tuple(params)) in seen:
                 raise ApiError(
-                    f"Flow Service sent the same next-page link twice while listing connections "
+                    f"Flow Service sent the same next-page link twice while listing {collection[1:]} "
                     f"in sandbox '{sandbox}' ({href}); the listing cannot be completed"
                 )
 
@@ -234,7 +303,9 @@ class FlowServiceClient:
     def _json(self, reply: Reply) -> Any:
         return reply.json()
 
-    def _follow(self, href: str, base: list[tuple[str, str]]) -> tuple[str, list[tuple[str, str]]]:
+    def _follow(
+        self, href: str, base: list[tuple[str, str]], collection: str = "/connections"
+    ) -> tuple[str, list[tuple[str, str]]]:
         """The path and query of a next link, keeping limit/property when the link lacks them."""
         parts = urlsplit(href)
         if parts.scheme or parts.netloc:
@@ -245,7 +316,7 @@ class FlowServiceClient:
                     f"Flow Service's next-page link points to another host ({parts.netloc}); "
                     "refusing to follow it"
                 )
-        path = parts.path or "/connections"
+        path = parts.path or collection
         path = path.removeprefix(FLOW_BASE)
         query = parse_qsl(parts.query, keep_blank_values=True)
         present = {key for key, _ in query}

@@ -1,13 +1,17 @@
-"""Typed records that cross module boundaries: desired resources and remote connections."""
+"""Typed records that cross module boundaries: a declared resource and a remote one.
+
+Both are `kind + document`: the kind (provisioner.kinds) says what the document means; the
+document is the resource's managed shape as JSON values (provisioner.document), the same shape
+on both sides so that one diff compares them.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
-from provisioner.secrets import Secret
-
-ParamValue = str | Secret
+from provisioner import document as doc
 
 
 @dataclass(frozen=True, order=True)
@@ -24,39 +28,52 @@ class Location:
 
 @dataclass(frozen=True)
 class Resource:
-    """One declared connection, validated and with ${env:} references resolved.
+    """One declared resource, validated, with ${env:} references resolved.
 
-    Secret parameters are `Secret`s; everything else is plain text. `sandbox` is the final
-    sandbox (--sandbox > the manifest's `sandbox:` > AEP_SANDBOX > prod), resolved at loading.
+    `document` may hold Secret leaves (secret values) and Ref leaves (references to other
+    resources of the same sandbox, by address). `sandbox` is the final sandbox (--sandbox >
+    the manifest's `sandbox:` > AEP_SANDBOX > prod), resolved at loading.
     """
 
-    address: str
     kind: str
-    name: str
-    auth_spec: str
-    params: Mapping[str, ParamValue]
+    address: str
+    document: Mapping[str, Any]
     location: Location
-    description: str = ""
-    protect: bool = False
     sandbox: str = "prod"
+    protect: bool = False
+    # where each reference was written (for errors), by the path of its Ref in the document
+    ref_locations: Mapping[doc.Path, Location] = field(default_factory=dict, compare=False)
+
+    @property
+    def name(self) -> str:
+        return str(self.document.get("name", ""))
+
+    @property
+    def description(self) -> str:
+        return str(self.document.get("description", ""))
+
+    @property
+    def depends_on(self) -> tuple[str, ...]:
+        return tuple(sorted({r.address for _p, r in doc.refs(self.document)}))
 
 
 @dataclass(frozen=True)
-class RemoteConnection:
-    """A connection as Flow Service returned it (secret params are never readable)."""
+class Remote:
+    """One resource as the service returned it, as its kind's document (no secret in it)."""
 
+    kind: str
     id: str
     etag: str
-    name: str
-    description: str
-    spec_id: str
-    spec_version: str
-    auth_spec: str
-    params: Mapping[str, str]  # non-secret params only
     sandbox: str
+    document: Mapping[str, Any]
+    # Read-only attributes other resources may reference (e.g. a dataset's schema id).
+    attributes: Mapping[str, Any] = field(default_factory=dict)
     state: str = "enabled"
     created_at: int | None = None
     created_by: str | None = None
     updated_at: int | None = None
     updated_by: str | None = None
-    updated_client: str | None = None
+
+    @property
+    def name(self) -> str:
+        return str(self.document.get("name", ""))

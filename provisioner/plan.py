@@ -11,11 +11,13 @@ import enum
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from provisioner import diff, kinds
+from provisioner import document as doc
+from provisioner.document import UNKNOWN, Ref
 from provisioner.errors import PlanError
-from provisioner.model import RemoteConnection, Resource
+from provisioner.model import Remote, Resource
 from provisioner.secrets import Secret
 from provisioner.state import State, StateEntry, fingerprint
 
@@ -55,6 +57,7 @@ class Change:
     protect: bool = False
     drift: Drift | None = None
     secret_fingerprints: Mapping[str, str] = field(default_factory=dict)
+    depends_on: tuple[str, ...] = ()  # addresses (same sandbox) this change waits for
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -63,6 +66,17 @@ class Change:
     @property
     def is_change(self) -> bool:
         return self.action is not Action.NOOP
+
+    @property
+    def label(self) -> str:
+        try:
+            return kinds.get(self.kind).label
+        except KeyError:
+            return "connection"
+
+    @property
+    def deletes(self) -> bool:
+        return self.action in (Action.DELETE, Action.REPLACE)
 
 
 @dataclass(frozen=True)
@@ -74,7 +88,7 @@ class Plan:
     manifest_digest: str
     sandboxes: tuple[str, ...]
     resources: Mapping[tuple[str, str, str], Resource] = field(default_factory=dict, repr=False)
-    remote: Mapping[tuple[str, str], RemoteConnection] = field(default_factory=dict, repr=False)
+    remote: Mapping[tuple[str, str], Remote] = field(default_factory=dict, repr=False)
 
     @property
     def has_changes(self) -> bool:
@@ -108,12 +122,75 @@ class Plan:
 
 
 def fingerprints(resource: Resource, salt: str) -> dict[str, str]:
-    """Salted fingerprints of the resource's secret params: how a rotation is seen."""
+    """Salted fingerprints of the resource's secret leaves, by dotted path: how a rotation is seen."""
     return {
-        k: fingerprint(salt, v.reveal())
-        for k, v in resource.params.items()
+        doc.dotted(p): fingerprint(salt, v.reveal())
+        for p, v in doc.leaves(resource.document)
         if isinstance(v, Secret)
     }
+
+
+def comparable(document: Mapping[str, Any], fps: Mapping[str, str]) -> dict[str, Any]:
+    """`document` with each secret leaf as its fingerprint (the form every diff compares)."""
+    out: dict[str, Any] = doc.transform(
+        document, lambda p, v: fps.get(doc.dotted(p), "") if isinstance(v, Secret) else v
+    )
+    return out
+
+
+def with_fingerprints(document: Mapping[str, Any], fps: Mapping[str, str]) -> dict[str, Any]:
+    """A remote or state document (which never holds secrets) with `fps` put at their paths."""
+    out: dict[str, Any] = doc.plain(document)
+    for dotted_path, fp in fps.items():
+        doc.put(out, tuple(dotted_path.split(".")), fp)
+    return out
+
+
+def topological(resources: Iterable[Resource]) -> list[Resource]:
+    """Resources with every one after those it references (ties by sandbox and address)."""
+    todo = {(r.sandbox, r.address): r for r in resources}
+    done: set[tuple[str, str]] = set()
+    out: list[Resource] = []
+
+    def visit(key: tuple[str, str], trail: frozenset[tuple[str, str]]) -> None:
+        if key in done or key not in todo or key in trail:
+            return
+        res = todo[key]
+        for dep in res.depends_on:
+            visit((res.sandbox, dep), trail | {key})
+        done.add(key)
+        out.append(res)
+
+    for key in sorted(todo):
+        visit(key, frozenset())
+    return out
+
+
+class _Resolver:
+    """What a Ref stands for at plan time: a known value, or UNKNOWN until apply."""
+
+    def __init__(self, state: State, org: str) -> None:
+        self.state = state
+        self.org = org
+        self.planned: dict[tuple[str, str], Change] = {}
+        self.known: dict[tuple[str, str], Remote] = {}
+
+    def lookup(self, sandbox: str, ref: Ref) -> Any:
+        change = self.planned.get((sandbox, ref.address))
+        remote = self.known.get((sandbox, ref.address))
+        if change is not None and change.action in (Action.CREATE, Action.RECREATE, Action.REPLACE):
+            return UNKNOWN
+        if ref.attribute == "id":
+            if change is not None and change.remote_id:
+                return change.remote_id
+            entry = self.state.get(self.org, sandbox, ref.address)
+            return entry.id if entry is not None else UNKNOWN
+        if remote is not None and ref.attribute in remote.attributes:
+            return remote.attributes[ref.attribute]
+        entry = self.state.get(self.org, sandbox, ref.address)
+        if entry is not None and ref.attribute in entry.attributes:
+            return entry.attributes[ref.attribute]
+        return UNKNOWN
 
 
 def compute(
@@ -121,41 +198,49 @@ def compute(
     org: str,
     resources: Iterable[Resource],
     state: State,
-    remote: Mapping[str, list[RemoteConnection]],
+    remote: Mapping[str, list[Remote]],
     sandboxes: Iterable[str],
     manifest_digest: str,
 ) -> Plan:
-    """Compare desired, owned and existing connections; raise PlanError for what cannot be planned.
+    """Compare desired, owned and existing resources; raise PlanError for what cannot be planned.
 
-    `remote` maps each sandbox in scope to its full listing (all kinds' connections).
+    `remote` maps each sandbox in scope to its full listing (every kind's items).
     """
     scope = sorted(set(sandboxes))
-    declared: dict[tuple[str, str, str], Resource] = {}
-    for r in resources:
-        declared[(org, r.sandbox, r.address)] = r
+    ordered = topological(resources)
+    declared: dict[tuple[str, str, str], Resource] = {(org, r.sandbox, r.address): r for r in ordered}
 
-    by_id: dict[tuple[str, str], RemoteConnection] = {}
-    for sandbox, conns in remote.items():
-        for conn in conns:
-            by_id[(sandbox, conn.id)] = conn
+    by_id: dict[tuple[str, str], Remote] = {}
+    for sandbox, items in remote.items():
+        for item in items:
+            by_id[(sandbox, item.id)] = item
     owned_ids = {(e.sandbox, e.id) for e in state.entries.values() if e.org == org}
 
     problems: list[str] = []
     _check_unique_names(declared.values(), problems)
 
+    resolver = _Resolver(state, org)
     changes: list[Change] = []
-    for key in sorted(declared):
-        res = declared[key]
+    for res in ordered:
+        key = (org, res.sandbox, res.address)
         entry = state.get(*key)
         fps = fingerprints(res, state.salt)
-        if entry is not None:
-            changes.append(
-                _plan_owned(org, res, entry, by_id.get((res.sandbox, entry.id)), fps, problems)
+        desired = doc.resolve(res.document, lambda ref, s=res.sandbox: resolver.lookup(s, ref))
+        if entry is not None and entry.kind == res.kind:
+            change = _plan_owned(org, res, desired, entry, by_id.get((res.sandbox, entry.id)), fps, problems)
+        elif entry is not None:
+            problems.append(
+                f"{res.sandbox}/{res.address} is recorded in the state as a {entry.kind} but "
+                f"declared as a {res.kind}; give the new resource another address, or "
+                f"'provisioner state rm {res.sandbox}/{res.address}' the old one first"
             )
+            continue
         else:
-            changes.append(
-                _plan_new(org, res, remote.get(res.sandbox, []), owned_ids, fps, problems)
-            )
+            change = _plan_new(org, res, desired, remote.get(res.sandbox, []), owned_ids, fps, problems)
+        resolver.planned[(res.sandbox, res.address)] = change
+        if change.remote_id is not None and (res.sandbox, change.remote_id) in by_id:
+            resolver.known[(res.sandbox, res.address)] = by_id[(res.sandbox, change.remote_id)]
+        changes.append(change)
 
     for key, entry in sorted(state.entries.items()):
         if entry.org != org or entry.sandbox not in scope or key in declared:
@@ -184,23 +269,27 @@ def compute(
     )
 
 
-def delete_change(
-    entry: StateEntry, remote: RemoteConnection | None, *, listed: bool = True
-) -> Change:
-    """The deletion of an owned connection. `remote` is what the listing found of it (None:
+def delete_change(entry: StateEntry, remote: Remote | None, *, listed: bool = True) -> Change:
+    """The deletion of an owned resource. `remote` is what the listing found of it (None:
     already gone); with listed=False nothing was listed and the state's record stands alone."""
+    kind = kinds.get(entry.kind)
     return Change(
         action=Action.DELETE,
         org=entry.org,
         sandbox=entry.sandbox,
         address=entry.address,
-        kind=entry.type,
+        kind=entry.kind,
         name=entry.name,
-        fields=diff.removed_fields(diff.entry_view(entry)),
+        fields=diff.removed(
+            kind,
+            with_fingerprints(entry.document, entry.secret_fingerprints),
+            secret=entry.secret_fingerprints.keys(),
+        ),
         remote_id=entry.id,
         remote_etag=remote.etag if remote else entry.etag,
         protect=entry.protect,
         drift=Drift(deleted=True) if listed and remote is None else None,
+        depends_on=entry.depends_on,
     )
 
 
@@ -213,7 +302,8 @@ def _join(problems: list[str]) -> str:
 def _check_unique_names(resources: Iterable[Resource], problems: list[str]) -> None:
     seen: dict[tuple[str | None, str, str], list[str]] = defaultdict(list)
     for r in resources:
-        seen[(r.sandbox, r.kind, r.name)].append(r.address)
+        if r.name and kinds.get(r.kind).adopt_by_name:
+            seen[(r.sandbox, r.kind, r.name)].append(r.address)
     for (sandbox, _kind, name), addresses in sorted(seen.items(), key=lambda kv: str(kv[0])):
         if len(addresses) > 1:
             problems.append(
@@ -231,62 +321,78 @@ class _Base(TypedDict):
     address: str
     kind: str
     name: str
+    depends_on: tuple[str, ...]
+
+
+def _base(org: str, res: Resource) -> _Base:
+    return _Base(
+        org=org,
+        sandbox=res.sandbox,
+        address=res.address,
+        kind=res.kind,
+        name=res.name,
+        depends_on=res.depends_on,
+    )
 
 
 def _plan_owned(
     org: str,
     res: Resource,
+    desired: Mapping[str, Any],
     entry: StateEntry,
-    conn: RemoteConnection | None,
+    current: Remote | None,
     fps: dict[str, str],
     problems: list[str],
 ) -> Change:
-    sandbox = res.sandbox
-    base = _Base(org=org, sandbox=sandbox, address=res.address, kind=res.kind, name=res.name)
-    desired = diff.desired_view(res, fps)
-    if conn is None:
+    kind = kinds.get(res.kind)
+    base = _base(org, res)
+    secret = fps.keys() | entry.secret_fingerprints.keys()
+    want = comparable(desired, fps)
+    if current is None:
         return Change(
             action=Action.RECREATE,
-            fields=diff.added_fields(desired),
+            fields=diff.added(kind, want, secret=secret),
             protect=res.protect,
             drift=Drift(deleted=True),
             secret_fingerprints=fps,
             **base,
         )
-    drift_fields = diff.changes(diff.entry_view(entry, secrets=False), diff.remote_view(conn))
+    drift_fields = diff.compare(kind, entry.document, current.document)
     drift = (
         Drift(
             deleted=False,
             fields=drift_fields,
-            updated_by=conn.updated_by,
-            updated_at=conn.updated_at,
+            updated_by=current.updated_by,
+            updated_at=current.updated_at,
         )
         if drift_fields
         else None
     )
-    if res.kind != entry.type or res.auth_spec != conn.auth_spec:
+    have = with_fingerprints(current.document, entry.secret_fingerprints)
+    fields = diff.compare(kind, have, want, secret=secret)
+    forcing = [f for f in fields if f.forces_replacement]
+    if forcing:
         if res.protect or entry.protect:
             problems.append(
-                f"{sandbox}/{res.address} is protected (protect: true), but changing its "
-                f"{'type' if res.kind != entry.type else 'auth.specName'} needs a replace "
-                "(delete, then create); set protect: false and apply first if you mean it"
+                f"{res.sandbox}/{res.address} is protected (protect: true), but changing its "
+                f"{forcing[0].path} needs a replace (delete, then create); set protect: false "
+                "and apply first if you mean it"
             )
         return Change(
             action=Action.REPLACE,
-            fields=diff.changes(diff.current_view(conn, entry), desired, replace=True),
-            remote_id=conn.id,
-            remote_etag=conn.etag,
+            fields=fields,
+            remote_id=current.id,
+            remote_etag=current.etag,
             protect=res.protect,
             drift=drift,
             secret_fingerprints=fps,
             **base,
         )
-    fields = diff.changes(diff.current_view(conn, entry), desired)
     return Change(
         action=Action.UPDATE if fields else Action.NOOP,
         fields=fields,
-        remote_id=conn.id,
-        remote_etag=conn.etag,
+        remote_id=current.id,
+        remote_etag=current.etag,
         protect=res.protect,
         drift=drift,
         secret_fingerprints=fps,
@@ -297,24 +403,29 @@ def _plan_owned(
 def _plan_new(
     org: str,
     res: Resource,
-    listing: list[RemoteConnection],
+    desired: Mapping[str, Any],
+    listing: list[Remote],
     owned_ids: set[tuple[str, str]],
     fps: dict[str, str],
     problems: list[str],
 ) -> Change:
-    sandbox = res.sandbox
     kind = kinds.get(res.kind)
-    base = _Base(org=org, sandbox=sandbox, address=res.address, kind=res.kind, name=res.name)
-    candidates = [
-        c
-        for c in listing
-        if c.name == res.name and c.spec_id == kind.spec_id and (sandbox, c.id) not in owned_ids
-    ]
-    desired = diff.desired_view(res, fps)
+    sandbox = res.sandbox
+    base = _base(org, res)
+    want = comparable(desired, fps)
+    candidates = (
+        [
+            c
+            for c in listing
+            if kind.matches(c, desired) and (sandbox, c.id) not in owned_ids
+        ]
+        if kind.adopt_by_name
+        else []
+    )
     if not candidates:
         return Change(
             action=Action.CREATE,
-            fields=diff.added_fields(desired),
+            fields=diff.added(kind, want, secret=fps.keys()),
             protect=res.protect,
             secret_fingerprints=fps,
             **base,
@@ -322,26 +433,28 @@ def _plan_new(
     if len(candidates) > 1:
         ids = ", ".join(sorted(c.id for c in candidates))
         problems.append(
-            f"{sandbox}/{res.address}: {len(candidates)} connections named {res.name!r} already "
+            f"{sandbox}/{res.address}: {len(candidates)} {kind.label}s named {res.name!r} already "
             f"exist in sandbox {sandbox} ({ids}); choose one with "
-            f"'provisioner import {res.address} CONNECTION_ID'"
+            f"'provisioner import {res.address} {kind.label.upper()}_ID'"
         )
         return Change(action=Action.NOOP, **base)
-    conn = candidates[0]
-    if conn.auth_spec != res.auth_spec:
-        problems.append(
-            f"{sandbox}/{res.address}: the existing connection {conn.id} named {res.name!r} uses "
-            f"auth.specName {conn.auth_spec!r}, not {res.auth_spec!r}; rename one of them, or "
-            "delete the existing connection"
-        )
-        return Change(action=Action.NOOP, **base)
+    found = candidates[0]
     # Adopting: secrets cannot be read back, so the declared ones are assumed to be in place.
-    fields = diff.changes(diff.remote_view(conn, secrets=fps), desired)
+    fields = diff.compare(kind, with_fingerprints(found.document, fps), want, secret=fps.keys())
+    forcing = [f for f in fields if f.forces_replacement]
+    if forcing:
+        f = forcing[0]
+        problems.append(
+            f"{sandbox}/{res.address}: the existing {kind.label} {found.id} named {res.name!r} "
+            f"has {f.path} {f.before!r}, not {f.after!r}; rename one of them, or delete the "
+            f"existing {kind.label}"
+        )
+        return Change(action=Action.NOOP, **base)
     return Change(
         action=Action.ADOPT,
         fields=fields,
-        remote_id=conn.id,
-        remote_etag=conn.etag,
+        remote_id=found.id,
+        remote_etag=found.etag,
         also_update=bool(fields),
         protect=res.protect,
         secret_fingerprints=fps,

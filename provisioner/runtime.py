@@ -14,7 +14,7 @@ from typing import Any
 
 from provisioner import kinds
 from provisioner.config import DEFAULT_SANDBOX, Settings
-from provisioner.model import RemoteConnection
+from provisioner.model import Remote
 from provisioner.secrets import Secret
 
 EMULATOR_DIR = ".provisioner"
@@ -39,7 +39,7 @@ class ListingAhead:
         self.settings = settings
         self.sandboxes = sandboxes
         self._client: Any = None
-        self._remote: dict[str, list[RemoteConnection]] | None = None
+        self._remote: dict[str, list[Remote]] | None = None
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="listing-ahead", daemon=True)
         self._thread.start()
@@ -67,7 +67,7 @@ class ListingAhead:
             raise self._error
         return self._client
 
-    def take(self, sandboxes: Iterable[str]) -> dict[str, list[RemoteConnection]] | None:
+    def take(self, sandboxes: Iterable[str]) -> dict[str, list[Remote]] | None:
         """The listing, if it was of exactly these sandboxes (its error raised now); else None."""
         self._thread.join()
         if frozenset(sandboxes) != self.sandboxes:
@@ -177,13 +177,13 @@ def connect(
             emu.stop()
 
 
-def fetch_remote(client: Any, sandboxes: Iterable[str]) -> dict[str, list[RemoteConnection]]:
-    """One paginated, spec-filtered listing per sandbox and kind; never a GET per resource."""
-    remote: dict[str, list[RemoteConnection]] = {}
+def fetch_remote(client: Any, sandboxes: Iterable[str]) -> dict[str, list[Remote]]:
+    """One paginated, filtered listing per sandbox and kind; never a GET per resource."""
+    remote: dict[str, list[Remote]] = {}
     for sandbox in sorted(set(sandboxes)):
-        conns: list[RemoteConnection] = []
-        for kind in kinds.registry().values():
-            for item in client.list_connections(sandbox, spec_id=kind.spec_id):
-                conns.append(kind.read(item, sandbox))
-        remote[sandbox] = conns
+        found: list[Remote] = []
+        for kind in kinds.all_kinds().kinds.values():
+            for item in client.list_items(kind, sandbox):
+                found.append(kind.read(item, sandbox))
+        remote[sandbox] = found
     return remote

@@ -120,9 +120,15 @@ def _verify(console: Console, client: Any, store: Any, plan: Any, parallelism: i
     targets = [
         checks.Target(f"{e.sandbox}/{e.address}", e.sandbox, e.id)
         for key in sorted(plan.resources)
-        if (e := final.get(*key)) is not None
+        if (e := final.get(*key)) is not None and e.kind in _connection_kinds()
     ]
     return checks.report(console, checks.verify(client, targets, parallelism))
+
+
+def _connection_kinds() -> set[str]:
+    from provisioner import kinds
+
+    return {k.name for k in kinds.registry().values()}
 
 
 def summarize(console: Console, outcomes: list[Any]) -> bool:

@@ -56,31 +56,34 @@ def run(
                     raise PlanError(
                         f"connection {connection_id} is already owned by {target}/{entry.address}"
                     )
-            item = runtime.client.get_connection(target, connection_id)
+            item = runtime.client.get_item(kind, target, connection_id)
             if item is None:
                 raise PlanError(
-                    f"no connection {connection_id} exists in sandbox {target!r} of org "
+                    f"no {kind.label} {connection_id} exists in sandbox {target!r} of org "
                     f"{org}; check the id and the sandbox (--sandbox, or the manifest's sandbox:)"
                 )
-            spec_id = str((item.get("connectionSpec") or {}).get("id", ""))
-            if spec_id != kind.spec_id:
-                other = kinds.by_spec_id(spec_id)
-                what = f"an {other.name}" if other else f"a connection spec {spec_id}"
+            conn = kind.read(item, target)
+            if conn.document.get("type", kind.name) != kind.name:
+                found_type = str(conn.document.get("type"))
+                other = next(
+                    (k for k in kinds.all_kinds().kinds.values() if getattr(k, "spec_id", None) == found_type),
+                    None,
+                )
+                what = f"an {other.name}" if other else f"a connection spec {found_type}"
                 raise PlanError(
                     f"connection {connection_id} is {what} connection, but {address} is "
-                    f"declared as {res.kind} (connection spec {kind.spec_id}); import a "
-                    "connection of the declared type"
+                    f"declared as {res.kind} (connection spec {getattr(kind, 'spec_id', '')}); "
+                    "import a connection of the declared type"
                 )
-            conn = kind.read(item, target)
             # Secrets cannot be read back: with no fingerprint recorded, the next plan shows an
             # update that sends the manifest's secrets, which is what a reviewer should see.
             entry = StateEntry.from_remote(
                 conn,
                 org=org,
                 address=address,
-                type=res.kind,
                 secret_fingerprints={},
                 protect=res.protect,
+                depends_on=res.depends_on,
             )
         with store.writer(current) as writer:
             writer.put(entry)

@@ -38,7 +38,9 @@ def run(
                 targets = [
                     checks.Target(f"{c.sandbox}/{c.address}", c.sandbox, c.remote_id)
                     for c in plan.changes
-                    if c.remote_id and c.action.value in ("no-op", "update", "adopt")
+                    if c.remote_id
+                    and c.action.value in ("no-op", "update", "adopt")
+                    and c.label == "connection"
                 ]
                 verdicts = checks.verify(runtime.client, targets)
     outputs.emit(console, plan, as_json=json, as_markdown=markdown)

@@ -16,7 +16,7 @@ def run(
 ) -> int:
     from dataclasses import replace
 
-    from provisioner import diff
+    from provisioner import diff, kinds
     from provisioner.commands._scope import scope_sandboxes
     from provisioner.commands.state import waiting
     from provisioner.plan import Drift
@@ -41,6 +41,8 @@ def run(
             for entry in entries:
                 where = f"{entry.sandbox}/{entry.address}"
                 conn = by_id.get((entry.sandbox, entry.id))
+                if conn is not None and conn.kind != entry.kind:
+                    conn = None
                 if conn is None:
                     deleted += 1
                     console.out(
@@ -48,14 +50,10 @@ def run(
                         "the next apply creates it again"
                     )
                     continue
-                fields = diff.changes(diff.entry_view(entry, secrets=False), diff.remote_view(conn))
+                kind = kinds.get(entry.kind)
+                fields = diff.compare(kind, entry.document, conn.document)
                 fresh = replace(
-                    entry,
-                    etag=conn.etag,
-                    name=conn.name,
-                    description=conn.description,
-                    auth_spec=conn.auth_spec,
-                    params=dict(conn.params),
+                    entry, etag=conn.etag, document=conn.document, attributes=conn.attributes
                 )
                 if fields:
                     drifted += 1

@@ -1,17 +1,27 @@
-"""The registry of connection kinds: `type:` in a manifest names one of these.
+"""The resource kinds: each module of this package owns one kind's whole shape.
 
-A kind says which Flow Service connection spec it stands for, its auth specs and which of their
-params are secret, and how to turn a Resource into an API body and an API item back into a
-RemoteConnection. A new kind is one new module added to _KINDS, not a new `if` elsewhere.
+A kind says, in one place:
+- its manifest section and `type:` (if its section has several types), and its JSON Schema
+  fragment (schemas/manifest.schema.json is assembled from the fragments, see kinds/schema.py);
+- its endpoint (service and collection) and the filters that list its items;
+- how a manifest entry becomes the desired document, how an API item becomes the remote
+  document (the same shape, so one diff compares them), and how a document becomes a body;
+- which paths are server-set (never compared), which changes force a replacement, which are
+  patched as one unit, and which lists are unordered;
+- what it references (Ref leaves in its document, by manifest key).
+
+Adding a kind is a new module listed in _MODULES (docs/architecture.md has the recipe).
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Protocol
+from dataclasses import dataclass, field
+from typing import Any
 
-from provisioner.model import RemoteConnection, Resource
+from provisioner import document as doc
+from provisioner.model import Remote, Resource
 
 
 @dataclass(frozen=True)
@@ -28,57 +38,160 @@ class AuthSpec:
         return self.required | self.optional
 
 
-class Kind(Protocol):
-    @property
-    def name(self) -> str:
-        """The manifest's `type:`."""
-        ...
-
-    @property
-    def title(self) -> str: ...
-
-    @property
-    def spec_id(self) -> str: ...
-
-    @property
-    def spec_version(self) -> str: ...
-
-    @property
-    def auth_specs(self) -> Mapping[str, AuthSpec]: ...
-
-    def create_body(self, resource: Resource) -> dict[str, Any]:
-        """The POST /connections body, secrets revealed (only ever sent, never logged)."""
-        ...
-
-    def read(self, item: Mapping[str, Any], sandbox: str) -> RemoteConnection:
-        """A RemoteConnection from one `items[]` element of a Flow Service response."""
-        ...
+@dataclass(frozen=True)
+class Endpoint:
+    service: str  # "flowservice", "conversion" or "catalog"
+    collection: str  # e.g. "/connections"
+    # listing filters that select this kind's items, e.g. (("property", "connectionSpec.id==X"),)
+    filters: tuple[tuple[str, str], ...] = ()
 
 
-def _load() -> dict[str, Kind]:
-    from provisioner.kinds import amazon_s3
+@dataclass(frozen=True)
+class Reference:
+    """A manifest key that names another resource: `key: address` becomes Ref(address, attribute)
+    at document path `path`, and the address must be one of `section`."""
 
-    kinds: list[Kind] = [amazon_s3.KIND]
-    return {k.name: k for k in kinds}
+    key: str
+    section: str
+    path: doc.Path
+    attribute: str = "id"
 
 
-_KINDS: dict[str, Kind] | None = None
+class Kind:
+    """The base of every kind; a kind module subclasses it and overrides what differs."""
+
+    name: str = ""
+    section: str = ""  # the manifest section, e.g. "connections"
+    type_name: str | None = None  # the `type:` that selects this kind in its section
+    label: str = ""  # how plans call one: `connection "address" {`
+    title: str = ""
+    endpoint: Endpoint = Endpoint("flowservice", "/")
+    managed: bool = True  # False: looked up only (datasets), never created or deleted
+    adopt_by_name: bool = True  # after a lost state, an existing item of that name is adopted
+    server_set: tuple[doc.Path, ...] = ()
+    forces_replacement: tuple[doc.Path, ...] = ()
+    patch_units: tuple[doc.Path, ...] = ()  # a change under one of these replaces it whole
+    unordered: tuple[doc.Path, ...] = ()
+    references: tuple[Reference, ...] = ()
+    order: int = 0  # rank of its section in plans and schema (dependencies first)
+    read_after_create: bool = False  # read the item back after a create, for its attributes
+
+    # -- the manifest side -----------------------------------------------------------------
+
+    def schema_defs(self) -> dict[str, Any]:
+        """JSON Schema definitions this kind adds to the manifest schema's $defs."""
+        return {}
+
+    def secret_param(self, entry: Mapping[str, Any], path: doc.Path) -> bool:
+        """True when `path` (inside one manifest entry) holds a secret."""
+        return False
+
+    def desired(self, entry: Mapping[str, Any]) -> dict[str, Any]:
+        """The desired document of one checked manifest entry (secrets as Secret, references
+        already Ref leaves at their manifest keys)."""
+        raise NotImplementedError
+
+    # -- the API side ----------------------------------------------------------------------
+
+    def read(self, item: Mapping[str, Any], sandbox: str) -> Remote:
+        """The Remote of one item of the service's answer."""
+        raise NotImplementedError
+
+    def body(self, document: Mapping[str, Any]) -> dict[str, Any]:
+        """The create body of a resolved, revealed document."""
+        return dict(document)
+
+    def identity(self, document: Mapping[str, Any]) -> str | None:
+        """The name an existing item is found by after a lost state (None: never adopted)."""
+        name = document.get("name")
+        return name if isinstance(name, str) else None
+
+    def matches(self, remote: Remote, desired: Mapping[str, Any]) -> bool:
+        """Whether `remote` is an item this resource could adopt (same name and kind)."""
+        return remote.kind == self.name and remote.name == self.identity(desired)
+
+    # -- the state side --------------------------------------------------------------------
+
+    def to_state(self, document: Mapping[str, Any], fingerprints: Mapping[str, str]) -> dict[str, Any]:
+        """The state file's record of a document (no secret: fingerprints by dotted path)."""
+        out = dict(document)
+        out["kind"] = self.name
+        if fingerprints:
+            out["secretFingerprints"] = dict(sorted(fingerprints.items()))
+        return out
+
+    def from_state(self, record: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+        """(document, fingerprints) of a state record written by to_state."""
+        document = {k: v for k, v in record.items() if k not in ("kind", "secretFingerprints")}
+        return document, dict(record.get("secretFingerprints") or {})
+
+    def view_rows(self, attributes: Mapping[str, Any]) -> list[tuple[str, str]]:
+        """Extra `key = value` rows `state show` prints for an entry of this kind."""
+        return []
+
+    def state_keys(self) -> frozenset[str] | None:
+        """The keys a state record of this kind may hold (None: not checked here)."""
+        return None
+
+
+@dataclass(frozen=True)
+class Registry:
+    kinds: Mapping[str, Kind] = field(default_factory=dict)
+
+    def sections(self) -> list[str]:
+        ranked = sorted(self.kinds.values(), key=lambda k: (k.order, k.name))
+        out: list[str] = []
+        for kind in ranked:
+            if kind.section not in out:
+                out.append(kind.section)
+        return out
+
+    def in_section(self, section: str) -> list[Kind]:
+        return sorted((k for k in self.kinds.values() if k.section == section), key=lambda k: k.name)
+
+    def of_entry(self, section: str, entry: Any) -> Kind | None:
+        """The kind of one manifest entry of `section` (by its `type:` where the section has
+        several), or None when it names none."""
+        candidates = self.in_section(section)
+        if len(candidates) == 1 and candidates[0].type_name is None:
+            return candidates[0]
+        t = entry.get("type") if isinstance(entry, Mapping) else None
+        for kind in candidates:
+            if kind.type_name == t:
+                return kind
+        return None
+
+
+# The kind modules, dependencies first.
+_MODULES = ("amazon_s3",)
+
+_REGISTRY: Registry | None = None
+
+
+def _load() -> Registry:
+    found: dict[str, Kind] = {}
+    for module in _MODULES:
+        kind = importlib.import_module(f"provisioner.kinds.{module}").KIND
+        found[kind.name] = kind
+    return Registry(found)
+
+
+def all_kinds() -> Registry:
+    global _REGISTRY
+    if _REGISTRY is None:
+        _REGISTRY = _load()
+    return _REGISTRY
 
 
 def registry() -> Mapping[str, Kind]:
-    global _KINDS
-    if _KINDS is None:
-        _KINDS = _load()
-    return _KINDS
+    """The base-connection kinds by `type:` (amazon-s3, ...)."""
+    return {k.type_name or k.name: k for k in all_kinds().in_section("connections")}
 
 
 def get(name: str) -> Kind:
     """The kind named `name`; KeyError if there is none (the schema has already refused it)."""
-    return registry()[name]
+    return all_kinds().kinds[name]
 
 
-def by_spec_id(spec_id: str) -> Kind | None:
-    for kind in registry().values():
-        if kind.spec_id == spec_id:
-            return kind
-    return None
+def of(resource: Resource | Remote) -> Kind:
+    return get(resource.kind)

@@ -18,7 +18,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from provisioner.errors import ManifestError, Problem
-from provisioner.manifest import checks, yamltree
+from provisioner import kinds
+from provisioner.manifest import checks, graph, yamltree
 from provisioner.manifest import files as _files
 from provisioner.manifest.files import MAX_BYTES, ManifestPathError
 from provisioner.model import Location, Resource
@@ -96,19 +97,19 @@ def load(
 
     problems.extend(_duplicates(results, sandbox_override, default_sandbox))
     problems.extend(_secrets_shown(results))
+    if not problems:
+        problems.extend(graph.check(results, sandbox_override, default_sandbox))
     if problems:
         raise InvalidManifests(problems, warnings)
     resources = tuple(
         Resource(
-            address=d.address,
             kind=d.kind,
-            name=d.name,
-            auth_spec=d.auth_spec,
-            params=d.params,
+            address=d.address,
+            document=d.document,
             location=d.location,
-            description=d.description,
-            protect=d.protect,
             sandbox=sandbox_override or d.sandbox or default_sandbox,
+            protect=d.protect,
+            ref_locations=d.ref_locations,
         )
         for r in results
         for d in r.declared
@@ -149,7 +150,7 @@ def _duplicates(
     problems: list[Problem] = []
     for result in results:
         sandbox = sandbox_override or result.sandbox or default_sandbox
-        for address, where in result.addresses:
+        for section, address, where in result.addresses:
             earlier = first.setdefault((sandbox, address), where)
             if earlier is where:
                 continue
@@ -158,7 +159,7 @@ def _duplicates(
                     where.file,
                     where.line,
                     where.column,
-                    f"connections.{address}",
+                    f"{section}.{address}",
                     f"the address '{address}' is also declared at {earlier} for sandbox "
                     f"'{sandbox}'; an address must be unique per sandbox across all manifest "
                     "files, so rename or remove one of them.",
@@ -170,6 +171,8 @@ def _duplicates(
     for result in results:
         sandbox = sandbox_override or result.sandbox or default_sandbox
         for d in result.declared:
+            if not d.name or not kinds.get(d.kind).adopt_by_name:
+                continue
             other = named.setdefault((sandbox, d.kind, d.name), d)
             if other is d or (d.location.file, d.location.line, d.location.column) in reported:
                 continue
@@ -178,7 +181,7 @@ def _duplicates(
                     d.location.file,
                     d.location.line,
                     d.location.column,
-                    f"connections.{d.address}",
+                    f"{d.section}.{d.address}",
                     f"the name '{d.name}' is also declared by '{other.address}' at "
                     f"{other.location} for sandbox '{sandbox}'; names must be unique per sandbox "
                     "so that a lost state can be recovered by name, so give each its own name.",

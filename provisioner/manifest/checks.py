@@ -11,23 +11,28 @@ from provisioner.errors import Problem
 from provisioner.manifest import references, schema_check
 from provisioner.manifest.located import MDict, Path, Pos, describe, spot_of
 from provisioner.manifest.yamltree import Tree
-from provisioner.model import Location, ParamValue
+from provisioner.document import Ref
+from provisioner.model import Location
 from provisioner.secrets import Secret
 
 
 @dataclass(frozen=True)
 class Declared:
-    """One connection of one file, checked; `sandbox` is what the file said (None if nothing)."""
+    """One resource of one file, checked; `sandbox` is what the file said (None if nothing)."""
 
     address: str
+    section: str
     kind: str
-    name: str
-    description: str
+    document: dict[str, Any]
     protect: bool
-    auth_spec: str
-    params: dict[str, ParamValue]
     location: Location
     sandbox: str | None
+    ref_locations: dict[tuple[str | int, ...], Location] = field(default_factory=dict)
+    references: tuple[tuple[str, str, Location], ...] = ()  # (address, section, where)
+
+    @property
+    def name(self) -> str:
+        return str(self.document.get("name", ""))
 
 
 @dataclass
@@ -35,7 +40,7 @@ class Checked:
     problems: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
     declared: list[Declared] = field(default_factory=list)
-    addresses: list[tuple[str, Location]] = field(default_factory=list)  # every one written
+    addresses: list[tuple[str, str, Location]] = field(default_factory=list)  # every one written
     # ${env:NAME} uses: as a whole secret, and inside shown-and-stored text (name, description...)
     secret_vars: dict[str, Location] = field(default_factory=dict)
     plain_vars: list[tuple[str, Problem]] = field(default_factory=list)
@@ -155,48 +160,56 @@ class _FileCheck:
         )
         return None
 
-    def connection(self, address: str, conn: MDict, sandbox: str | None) -> Declared | None:
-        base: Path = ("connections", address)
-        name = conn.get("name")
-        if isinstance(name, str):
-            name = self.text((*base, "name"), name)
-        description = conn.get("description")
-        if isinstance(description, str):
-            description = self.text((*base, "description"), description)
-        kind_name = conn.get("type")
-        kind = kinds.registry().get(kind_name) if isinstance(kind_name, str) else None
-        auth = conn.get("auth")
-        spec_name = auth.get("specName") if isinstance(auth, dict) else None
-        params = auth.get("params") if isinstance(auth, dict) else None
-        spec = (
-            kind.auth_specs.get(spec_name)
-            if kind is not None and isinstance(spec_name, str)
-            else None
-        )
-        resolved: dict[str, ParamValue] = {}
-        if isinstance(params, MDict):
-            for key, value in params.items():
-                path = (*base, "auth", "params", key)
-                if schema_check.is_secret_param(self.root, path):
-                    secret = self.secret(path, value)
-                    if secret is not None:
-                        resolved[key] = secret
-                elif isinstance(value, str):
-                    resolved[key] = self.text(path, value)
-        if kind is None or spec is None or not isinstance(name, str):
+    def resolve(self, kind: kinds.Kind, entry: MDict, base: Path, node: Any, at: Path) -> Any:
+        """One value of an entry with its ${env:} references resolved (secrets as Secret)."""
+        path = (*base, *at)
+        if kind.secret_param(entry, at) or schema_check.is_secret_param(self.root, path):
+            return self.secret(path, node)
+        if isinstance(node, MDict):
+            return {k: self.resolve(kind, entry, base, v, (*at, k)) for k, v in node.items()}
+        if isinstance(node, list):
+            return [self.resolve(kind, entry, base, v, (*at, i)) for i, v in enumerate(node)]
+        if isinstance(node, str):
+            return self.text(path, node)
+        return node
+
+    def entry(self, section: str, address: str, node: MDict, sandbox: str | None) -> Declared | None:
+        base: Path = (section, address)
+        kind = kinds.all_kinds().of_entry(section, node)
+        if kind is None:
             return None
-        protect = conn.get("protect", False)
+        resolved: dict[str, Any] = {}
+        refs: list[tuple[str, str, Location]] = []
+        ref_locations: dict[tuple[str | int, ...], Location] = {}
+        by_key = {r.key: r for r in kind.references}
+        for key, value in node.items():
+            if key in by_key and isinstance(value, str):
+                ref = by_key[key]
+                where = spot_of(self.root, (*base, key))[1]
+                location = Location(self.file, where[0], where[1])
+                refs.append((value, ref.section, location))
+                ref_locations[ref.path] = location
+                resolved[key] = Ref(value, ref.attribute)
+            else:
+                resolved[key] = self.resolve(kind, node, base, value, (key,))
+        try:
+            document = kind.desired(resolved)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            return None  # the schema check has reported what is wrong
+        if any(v is None for _p, v in leaves_with_none(document)):
+            return None
+        protect = node.get("protect", False)
         key_pos = spot_of(self.root, base)[0]
         return Declared(
             address=address,
+            section=section,
             kind=kind.name,
-            name=name,
-            description=description if isinstance(description, str) else "",
+            document=document,
             protect=protect is True,
-            auth_spec=spec.name,
-            params=dict(sorted(resolved.items())),
             location=Location(self.file, key_pos[0], key_pos[1]),
             sandbox=sandbox,
+            ref_locations=ref_locations,
+            references=tuple(refs),
         )
 
     def run(self) -> Checked:
@@ -204,16 +217,26 @@ class _FileCheck:
             self.problem(where, path, sentence)
         sandbox = self.root.get("sandbox")
         self.result.sandbox = sandbox if isinstance(sandbox, str) else None
-        connections = self.root.get("connections")
-        if isinstance(connections, MDict):
-            for address, conn in connections.items():
-                key_pos = spot_of(self.root, ("connections", address))[0]
-                self.result.addresses.append((address, Location(self.file, key_pos[0], key_pos[1])))
-                if isinstance(conn, MDict):
-                    entry = self.connection(address, conn, self.result.sandbox)
-                    if entry is not None:
-                        self.result.declared.append(entry)
+        for section in kinds.all_kinds().sections():
+            entries = self.root.get(section)
+            if not isinstance(entries, MDict):
+                continue
+            for address, node in entries.items():
+                key_pos = spot_of(self.root, (section, address))[0]
+                self.result.addresses.append(
+                    (section, address, Location(self.file, key_pos[0], key_pos[1]))
+                )
+                if isinstance(node, MDict):
+                    declared = self.entry(section, address, node, self.result.sandbox)
+                    if declared is not None:
+                        self.result.declared.append(declared)
         return self.result
+
+
+def leaves_with_none(document: Any) -> list[tuple[Any, Any]]:
+    from provisioner import document as doc
+
+    return [(p, v) for p, v in doc.leaves(document) if v is None]
 
 
 def check_file(file: str, tree: Tree, *, environ: Mapping[str, str], resolve_env: bool) -> Checked:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from provisioner import __version__, diff
+from provisioner import __version__
 from provisioner.diff import FieldChange
 from provisioner.errors import PlanError
 from provisioner.model import Resource
@@ -41,7 +41,7 @@ class SavedPlan:
     paths: tuple[str, ...]
     sandbox: str | None
     emulator: bool
-    desired: Mapping[str, Mapping[str, str]]
+    desired: Mapping[str, Mapping[str, Any]]
     salt: str | None = None
 
 
@@ -49,7 +49,12 @@ class SavedPlan:
 
 
 def _field(f: FieldChange) -> dict[str, Any]:
-    return {"path": f.path, "before": f.before, "after": f.after, "sensitive": f.sensitive}
+    out = {"path": f.path, "before": f.before, "after": f.after, "sensitive": f.sensitive}
+    if f.forces_replacement:
+        out["forces_replacement"] = True
+    if f.unknown:
+        out["unknown"] = True
+    return out
 
 
 def _change(c: Change) -> dict[str, Any]:
@@ -67,6 +72,8 @@ def _change(c: Change) -> dict[str, Any]:
         "secret_fingerprints": dict(sorted(c.secret_fingerprints.items())),
         "drift": None,
     }
+    if c.depends_on:
+        doc["depends_on"] = list(c.depends_on)
     if c.drift is not None:
         doc["drift"] = {
             "deleted": c.drift.deleted,
@@ -91,7 +98,7 @@ def build(
     state_saved: bool,
 ) -> SavedPlan:
     """The SavedPlan of a freshly computed plan (whose `resources` are still attached)."""
-    desired: dict[str, dict[str, str]] = {}
+    desired: dict[str, dict[str, Any]] = {}
     for change in plan.changes:
         res = plan.resources.get(change.key)
         if res is not None:
@@ -106,8 +113,17 @@ def build(
     )
 
 
-def _public_view(res: Resource) -> dict[str, str]:
-    return dict(sorted(diff.desired_view(res, {}).items()))
+def _public_view(res: Resource) -> dict[str, Any]:
+    """What the manifest asked for, without its secrets and with references as addresses."""
+    from provisioner import document
+
+    shown = document.transform(
+        document.public(res.document),
+        lambda _p, v: {"$ref": v.address, "attribute": v.attribute}
+        if isinstance(v, document.Ref)
+        else v,
+    )
+    return dict(sorted(shown.items()))
 
 
 def _body(saved: SavedPlan) -> dict[str, Any]:
@@ -213,11 +229,16 @@ def _opt_str(doc: Mapping[str, Any], key: str, where: str) -> str | None:
 def _read_field(doc: Any, where: str) -> FieldChange:
     if not isinstance(doc, dict):
         raise _Bad(f"{where} is malformed")
+    for key in ("before", "after"):
+        if key not in doc:
+            raise _Bad(f"{where}.{key} is missing")
     return FieldChange(
         path=_get(doc, "path", str, where + "."),
-        before=_opt_str(doc, "before", where + "."),
-        after=_opt_str(doc, "after", where + "."),
+        before=doc["before"],
+        after=doc["after"],
         sensitive=bool(_get(doc, "sensitive", bool, where + ".")),
+        forces_replacement=doc.get("forces_replacement") is True,
+        unknown=doc.get("unknown") is True,
     )
 
 
@@ -246,6 +267,9 @@ def _read_change(doc: Any, org: str, n: int) -> Change:
             updated_by=_opt_str(raw_drift, "updated_by", where + "drift."),
             updated_at=updated_at,
         )
+    depends = doc.get("depends_on", [])
+    if not isinstance(depends, list) or not all(isinstance(d, str) for d in depends):
+        raise _Bad(f"{where}depends_on is malformed")
     fps = _get(doc, "secret_fingerprints", dict, where)
     if not all(isinstance(k, str) and isinstance(v, str) for k, v in fps.items()):
         raise _Bad(f"{where}secret_fingerprints is malformed")
@@ -266,6 +290,7 @@ def _read_change(doc: Any, org: str, n: int) -> Change:
         protect=_get(doc, "protect", bool, where),
         drift=drift,
         secret_fingerprints=dict(sorted(fps.items())),
+        depends_on=tuple(depends),
     )
 
 
@@ -274,11 +299,9 @@ def _decode(doc: dict[str, Any]) -> SavedPlan:
     state = _get(doc, "state", dict, "")
     manifests = _get(doc, "manifests", dict, "")
     desired_doc = _get(manifests, "desired", dict, "manifests.")
-    desired: dict[str, dict[str, str]] = {}
+    desired: dict[str, dict[str, Any]] = {}
     for where, view in desired_doc.items():
-        if not isinstance(view, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in view.items()
-        ):
+        if not isinstance(view, dict):
             raise _Bad(f"manifests.desired[{where!r}] is malformed")
         desired[where] = view
     paths = _get(manifests, "paths", list, "manifests.")

@@ -13,7 +13,7 @@ from typing import Any
 
 from provisioner import kinds
 from provisioner.errors import PlanError
-from provisioner.model import RemoteConnection, Resource
+from provisioner.model import Remote, Resource
 from provisioner.plan import Action, Plan, fingerprints
 from provisioner.planfile.codec import SavedPlan, _public_view, _where
 from provisioner.state import State
@@ -46,6 +46,7 @@ def _manifest_cause(saved: SavedPlan, digest: str, resources: Mapping[str, Resou
                 moved.append(f"{where} (no longer declared)")
                 continue
             fields = sorted(k for k in set(view) | set(now) if view.get(k) != now.get(k))
+            fields = _leaf_names(view, now) or fields
             moved.append(f"{where} ({', '.join(fields)})")
     if moved:
         return (
@@ -55,8 +56,17 @@ def _manifest_cause(saved: SavedPlan, digest: str, resources: Mapping[str, Resou
     return None
 
 
+def _leaf_names(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:
+    """The dotted paths of the leaves that differ between two public documents."""
+    from provisioner import document as doc
+
+    a = {doc.dotted(p): v for p, v in doc.leaves(before)}
+    b = {doc.dotted(p): v for p, v in doc.leaves(after)}
+    return sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+
+
 def _remote_cause(
-    saved: SavedPlan, remote: Mapping[str, list[RemoteConnection]], owned: set[tuple[str, str]]
+    saved: SavedPlan, remote: Mapping[str, list[Remote]], owned: set[tuple[str, str]]
 ) -> str | None:
     by_id = {(s, c.id): c for s, conns in remote.items() for c in conns}
     moved: list[str] = []
@@ -65,19 +75,21 @@ def _remote_cause(
         if c.remote_id is not None and not (c.drift is not None and c.drift.deleted):
             conn = by_id.get((c.sandbox, c.remote_id))
             if conn is None:
-                moved.append(f"{where} (connection {c.remote_id} was deleted)")
+                moved.append(f"{where} ({c.label} {c.remote_id} was deleted)")
             elif conn.etag != c.remote_etag:
                 moved.append(f"{where} (etag {c.remote_etag} is now {conn.etag})")
         elif c.action in (Action.CREATE, Action.RECREATE):
             kind = kinds.get(c.kind)
             clash = sorted(
-                conn.id
-                for conn in remote.get(c.sandbox, [])
-                if conn.name == c.name and conn.spec_id == kind.spec_id
-                and (c.sandbox, conn.id) not in owned
+                item.id
+                for item in remote.get(c.sandbox, [])
+                if kind.adopt_by_name and item.kind == c.kind and item.name == c.name
+                and (c.sandbox, item.id) not in owned
             )
             if clash:
-                moved.append(f"{where} (a connection named {c.name!r} now exists: {', '.join(clash)})")
+                moved.append(
+                    f"{where} (a {kind.label} named {c.name!r} now exists: {', '.join(clash)})"
+                )
     if moved:
         return "remote connections changed since the plan: " + "; ".join(moved)
     return None
@@ -93,7 +105,7 @@ def _secret_cause(saved: SavedPlan, resources: Mapping[str, Resource], salt: str
         now = fingerprints(res, salt)
         for param in sorted(set(now) | set(c.secret_fingerprints)):
             if now.get(param) != c.secret_fingerprints.get(param):
-                moved.append(f"{where} auth.params.{param}")
+                moved.append(f"{where} {param}")
     if moved:
         return (
             "a secret in the environment differs from plan time: " + ", ".join(moved)
@@ -112,7 +124,7 @@ def check_fresh(
     owned: set[tuple[str, str]],
     manifest_digest: str,
     resources: Iterable[Resource],
-    remote: Mapping[str, list[RemoteConnection]],
+    remote: Mapping[str, list[Remote]],
 ) -> None:
     """Raise PlanError naming every reason the saved plan no longer holds; return if it holds."""
     by_where = {_where(r.sandbox, r.address): r for r in resources}
@@ -135,7 +147,7 @@ def check_fresh(
 
 
 def rebuild(
-    saved: SavedPlan, resources: Iterable[Resource], remote: Mapping[str, list[RemoteConnection]]
+    saved: SavedPlan, resources: Iterable[Resource], remote: Mapping[str, list[Remote]]
 ) -> Plan:
     """The saved plan with today's resources (for their secrets) and listing, ready to execute."""
     plan = saved.plan

@@ -37,13 +37,18 @@ def iso(epoch_ms: int | None) -> str | None:
 
 def field_doc(f: FieldChange) -> dict[str, Any]:
     # diff.FieldChange already masks sensitive values; they stay "(sensitive)" or null here.
-    return {
+    doc: dict[str, Any] = {
         "path": f.path,
         "change": f.kind,
         "before": f.before,
         "after": f.after,
         "sensitive": f.sensitive,
     }
+    if f.forces_replacement:
+        doc["forces_replacement"] = True
+    if f.unknown:
+        doc["unknown"] = True
+    return doc
 
 
 def drift_doc(d: Drift) -> dict[str, Any]:
@@ -75,6 +80,7 @@ def change_doc(c: Change) -> dict[str, Any]:
         "protect": c.protect,
         "fields": [field_doc(f) for f in c.fields],
         "drift": drift_doc(c.drift) if c.drift is not None else None,
+        **({"depends_on": list(c.depends_on)} if c.depends_on else {}),
     }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import json
 import re
 
 from provisioner.diff import FieldChange
@@ -52,11 +53,13 @@ def _code(text: str) -> str:
     return f"<code>{html.escape(text, quote=False)}</code>"
 
 
-def _value(v: str | None, sensitive: bool) -> str:
+def _value(v: object, sensitive: bool) -> str:
     if sensitive:
         return "(sensitive)"
     if v is None:
         return '""'
+    if not isinstance(v, str):
+        return json.dumps(v, ensure_ascii=False, sort_keys=True)
     return '"' + v.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 from provisioner.console import Console
 from provisioner.diff import FieldChange
@@ -35,27 +36,38 @@ def when(epoch_ms: int | None) -> str:
     return t.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _value(v: str | None, sensitive: bool) -> str:
+def _value(v: object, sensitive: bool) -> str:
     if sensitive:
         return "(sensitive)"
-    return '""' if v is None else '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if v is None:
+        return '""'
+    if isinstance(v, str):
+        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return json.dumps(v, ensure_ascii=False, sort_keys=True)
+
+
+def _after(f: FieldChange) -> str:
+    if f.unknown:
+        return "(known after apply)"
+    return _value(f.after, f.sensitive)
 
 
 def _field_line(console: Console, f: FieldChange, width: int, action: Action) -> str:
     pad = f.path.ljust(width)
+    forces = console.style("  # forces replacement", "magenta") if f.forces_replacement else ""
     if action in (Action.CREATE, Action.RECREATE) or (
         action is Action.REPLACE and f.before is None
     ):
-        return console.style("      + ", "green") + f"{pad} = {_value(f.after, f.sensitive)}"
+        return console.style("      + ", "green") + f"{pad} = {_after(f)}{forces}"
     if action is Action.DELETE or f.kind == "remove":
-        return console.style("      - ", "red") + f"{pad} = {_value(f.before, f.sensitive)}"
+        return console.style("      - ", "red") + f"{pad} = {_value(f.before, f.sensitive)}{forces}"
     if f.kind == "add":
-        return console.style("      + ", "green") + f"{pad} = {_value(f.after, f.sensitive)}"
+        return console.style("      + ", "green") + f"{pad} = {_after(f)}{forces}"
     if f.sensitive:
-        return console.style("      ~ ", "yellow") + f"{pad} = (sensitive value changed)"
+        return console.style("      ~ ", "yellow") + f"{pad} = (sensitive value changed){forces}"
     return (
         console.style("      ~ ", "yellow")
-        + f"{pad} = {_value(f.before, False)} -> {_value(f.after, False)}"
+        + f"{pad} = {_value(f.before, False)} -> {_after(f)}{forces}"
     )
 
 
@@ -82,7 +94,7 @@ def render_change(console: Console, change: Change) -> list[str]:
     if change.action is Action.ADOPT and change.also_update:
         headline = "exists already: it will be adopted and updated in-place"
     lines.append(console.style(f"  # {where} {headline}", "bold"))
-    lines.append(console.style(f"  {symbol} ", color) + f'connection "{change.address}" {{')
+    lines.append(console.style(f"  {symbol} ", color) + f'{change.label} "{change.address}" {{')
     if change.remote_id:
         lines.append(f"        id = {_value(change.remote_id, False)}")
     if change.action is Action.ADOPT and not change.also_update:

@@ -7,15 +7,13 @@ import re
 import uuid
 from typing import Any
 
+from provisioner import document as doc
 from provisioner.secrets import is_secret_key
 from provisioner.state.model import FINGERPRINT_RE, FORMAT_VERSION, State, StateEntry
 
 ADDRESS_RE = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 _SALT_RE = re.compile(r"^[0-9a-f]{16,128}$")
 _TOP_KEYS = frozenset({"version", "lineage", "serial", "salt", "resources"})
-_ENTRY_KEYS = frozenset(
-    {"id", "etag", "name", "description", "type", "connectionSpec", "auth", "protect"}
-)
 _SPEC_KEYS = frozenset({"id", "version"})
 _AUTH_KEYS = frozenset({"specName", "params", "secretFingerprints"})
 
@@ -67,20 +65,16 @@ def loads(text: str) -> Any:
 
 
 def entry_doc(e: StateEntry) -> dict[str, Any]:
-    return {
-        "id": e.id,
-        "etag": e.etag,
-        "name": e.name,
-        "description": e.description,
-        "type": e.type,
-        "connectionSpec": {"id": e.spec_id, "version": e.spec_version},
-        "auth": {
-            "specName": e.auth_spec,
-            "params": dict(e.params),
-            "secretFingerprints": dict(e.secret_fingerprints),
-        },
-        "protect": e.protect,
-    }
+    """One entry as the file holds it: its kind's record, with id, etag and protect."""
+    from provisioner import kinds
+
+    record = kinds.get(e.kind).to_state(doc.plain(e.document), dict(e.secret_fingerprints))
+    record.update({"id": e.id, "etag": e.etag, "protect": e.protect})
+    if e.depends_on:
+        record["dependsOn"] = list(e.depends_on)
+    if e.attributes:
+        record["attributes"] = doc.plain(e.attributes)
+    return record
 
 
 def state_doc(state: State) -> dict[str, Any]:
@@ -149,7 +143,20 @@ class _Checker:
         return value
 
 
-def _entry(c: _Checker, doc: Any, org: str, sandbox: str, address: str) -> StateEntry | None:
+_COMMON_KEYS = frozenset({"id", "etag", "protect", "dependsOn", "attributes"})
+
+
+def _kind_of(record: dict[str, Any]) -> Any:
+    """The kind of a record: its `kind`, or (format 1 base connections) its `type`."""
+    from provisioner import kinds
+
+    name = record.get("kind", record.get("type"))
+    if not isinstance(name, str):
+        return None
+    return kinds.all_kinds().kinds.get(name)
+
+
+def _entry(c: _Checker, raw: Any, org: str, sandbox: str, address: str) -> StateEntry | None:
     where = f"resources.{org}.{sandbox}.{address}"
     before = len(c.problems)
     if not ADDRESS_RE.match(address):
@@ -157,49 +164,85 @@ def _entry(c: _Checker, doc: Any, org: str, sandbox: str, address: str) -> State
             f"{where}: {address!r} is not an address (a lower-case letter, then up to 62 "
             "lower-case letters, digits, '_' or '-')"
         )
-    d = c.obj(doc, where, _ENTRY_KEYS)
-    if d is None:
+    if not isinstance(raw, dict):
+        c.fail(f"{where} must be an object")
         return None
-    spec = c.obj(d.get("connectionSpec", {}), f"{where}.connectionSpec", _SPEC_KEYS) or {}
-    auth = c.obj(d.get("auth", {}), f"{where}.auth", _AUTH_KEYS) or {}
-    params = c.string_map(auth.get("params", {}), f"{where}.auth.params")
+    kind = _kind_of(raw)
+    if kind is None:
+        if "type" not in raw and "kind" not in raw:
+            c.fail(f"{where}.type is missing")
+        else:
+            c.fail(f"{where} is of an unknown kind {raw.get('kind', raw.get('type'))!r}")
+        return None
+    keys = kind.state_keys()
+    if keys is not None:
+        d = c.obj(raw, where, keys | (_COMMON_KEYS - {"dependsOn", "attributes"}))
+        if d is None:
+            return None
+        spec = c.obj(d.get("connectionSpec", {}), f"{where}.connectionSpec", _SPEC_KEYS) or {}
+        auth = c.obj(d.get("auth", {}), f"{where}.auth", _AUTH_KEYS) or {}
+        params = c.string_map(auth.get("params", {}), f"{where}.auth.params")
+        prints = c.string_map(
+            auth.get("secretFingerprints", {}), f"{where}.auth.secretFingerprints"
+        )
+        c.string(d.get("name", ""), f"{where}.name")
+        c.string(d.get("description", ""), f"{where}.description")
+        c.string(d.get("type", ""), f"{where}.type", empty=False)
+        c.string(spec.get("id", ""), f"{where}.connectionSpec.id", empty=False)
+        c.string(spec.get("version", ""), f"{where}.connectionSpec.version")
+        c.string(auth.get("specName", ""), f"{where}.auth.specName", empty=False)
+        fp_where = f"{where}.auth.secretFingerprints"
+    else:
+        d = raw
+        for key in ("id", "etag", "protect"):
+            if key not in d:
+                c.fail(f"{where}.{key} is missing")
+        params = {}
+        prints = c.string_map(d.get("secretFingerprints", {}), f"{where}.secretFingerprints")
+        fp_where = f"{where}.secretFingerprints"
     for key in sorted(params):
         if is_secret_key(key):
             c.fail(
                 f"{where}.auth.params.{key} is a secret parameter, which a state file must "
                 "never hold (only its fingerprint, under secretFingerprints)"
             )
-    prints = c.string_map(auth.get("secretFingerprints", {}), f"{where}.auth.secretFingerprints")
     for key, value in sorted(prints.items()):
         if not FINGERPRINT_RE.match(value):
-            c.fail(
-                f"{where}.auth.secretFingerprints.{key} is not a fingerprint "
-                '("hmac-sha256:" and 64 hex digits)'
-            )
+            c.fail(f'{fp_where}.{key} is not a fingerprint ("hmac-sha256:" and 64 hex digits)')
     protect = d.get("protect", False)
     if not isinstance(protect, bool):
         c.fail(f"{where}.protect must be true or false")
-    values = {
-        "id": c.string(d.get("id", ""), f"{where}.id", empty=False),
-        "etag": c.string(d.get("etag", ""), f"{where}.etag"),
-        "name": c.string(d.get("name", ""), f"{where}.name"),
-        "description": c.string(d.get("description", ""), f"{where}.description"),
-        "type": c.string(d.get("type", ""), f"{where}.type", empty=False),
-        "spec_id": c.string(spec.get("id", ""), f"{where}.connectionSpec.id", empty=False),
-        "spec_version": c.string(spec.get("version", ""), f"{where}.connectionSpec.version"),
-        "auth_spec": c.string(auth.get("specName", ""), f"{where}.auth.specName", empty=False),
-    }
+    rid = c.string(d.get("id", ""), f"{where}.id", empty=False)
+    etag = c.string(d.get("etag", ""), f"{where}.etag")
+    depends = d.get("dependsOn", [])
+    if not isinstance(depends, list) or not all(isinstance(x, str) for x in depends):
+        c.fail(f"{where}.dependsOn must be a list of addresses")
+        depends = []
+    attributes = d.get("attributes", {})
+    if not isinstance(attributes, dict):
+        c.fail(f"{where}.attributes must be an object")
+        attributes = {}
     if len(c.problems) > before:
         return None
-    return StateEntry(
-        org=org,
-        sandbox=sandbox,
-        address=address,
-        params=params,
-        secret_fingerprints=prints,
-        protect=protect,
-        **values,
-    )
+    record = {k: v for k, v in d.items() if k not in _COMMON_KEYS}
+    try:
+        document, fingerprints = kind.from_state(record)
+        return StateEntry(
+            org=org,
+            sandbox=sandbox,
+            address=address,
+            kind=kind.name,
+            id=rid,
+            etag=etag,
+            document=document,
+            secret_fingerprints=fingerprints,
+            protect=protect,
+            depends_on=tuple(depends),
+            attributes=attributes,
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        c.fail(f"{where} is not a valid {kind.label} record ({type(exc).__name__})")
+        return None
 
 
 def _nested(c: _Checker, value: Any, where: str) -> dict[str, Any]:

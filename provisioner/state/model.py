@@ -10,18 +10,19 @@ import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from provisioner import document as doc
 from provisioner.secrets import Secret, is_secret_key
 
 if TYPE_CHECKING:
-    from provisioner.model import RemoteConnection
+    from provisioner.model import Remote
 
 FORMAT_VERSION = 1
 FINGERPRINT_PREFIX = "hmac-sha256:"
 FINGERPRINT_RE = re.compile(r"^hmac-sha256:[0-9a-f]{64}$")
 
-# (org, sandbox, address): one entry per connection the state owns.
+# (org, sandbox, address): one entry per resource the state owns.
 Key = tuple[str, str, str]
 
 
@@ -43,36 +44,49 @@ def _frozen_map(value: Mapping[str, str]) -> Mapping[str, str]:
     return MappingProxyType(dict(sorted(value.items())))
 
 
+def _frozen_doc(value: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A private deep copy (JSON values), so no caller can change an entry after the fact."""
+    def freeze(node: Any) -> Any:
+        if isinstance(node, Mapping):
+            return MappingProxyType({k: freeze(v) for k, v in node.items()})
+        if isinstance(node, (list, tuple)):
+            return [freeze(v) for v in node]
+        return node
+
+    frozen: Mapping[str, Any] = freeze(value)
+    return frozen
+
+
 @dataclass(frozen=True)
 class StateEntry:
-    """One connection the state owns. Holds no secret: secret params appear only as fingerprints.
+    """One resource the state owns: its kind, id, etag and last-known document. Holds no secret:
+    secret leaves appear only as fingerprints, by dotted path (`auth.params.s3SecretKey`).
 
-    `etag` is the exact string Flow Service returned, quotes included. `type` is the kind name
-    (e.g. amazon-s3). `params` are the non-secret auth params.
+    `etag` is the exact string the service returned, quotes included. `attributes` are what the
+    service set that others may reference or that a later change needs (e.g. a mapping set's
+    version). `depends_on` are the addresses this one referenced when it was written.
     """
 
     org: str
     sandbox: str
     address: str
+    kind: str
     id: str
     etag: str
-    name: str
-    description: str
-    type: str
-    spec_id: str
-    spec_version: str
-    auth_spec: str
-    params: Mapping[str, str] = field(default_factory=dict, hash=False)
+    document: Mapping[str, Any] = field(default_factory=dict, hash=False)
     secret_fingerprints: Mapping[str, str] = field(default_factory=dict, hash=False)
     protect: bool = False
+    depends_on: tuple[str, ...] = ()
+    attributes: Mapping[str, Any] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
         # Guards against programming errors: a secret must never reach the state file. The
-        # messages name the parameter, never its value.
-        for key, value in self.params.items():
-            if isinstance(value, Secret) or is_secret_key(key):
+        # messages name the path, never its value.
+        for path, value in doc.leaves(self.document):
+            if isinstance(value, Secret) or (path and is_secret_key(str(path[-1]))):
                 raise ValueError(
-                    f"state entry {self.address}: parameter {key!r} looks secret; "
+                    f"state entry {self.address}: parameter {str(path[-1])!r} looks secret "
+                    f"(at {doc.dotted(path)}); "
                     "store its fingerprint in secret_fingerprints instead"
                 )
         for key, value in self.secret_fingerprints.items():
@@ -81,40 +95,51 @@ class StateEntry:
                     f"state entry {self.address}: secret_fingerprints[{key!r}] is not an "
                     "hmac-sha256 fingerprint; pass it through fingerprint()"
                 )
-        object.__setattr__(self, "params", _frozen_map(self.params))
+        object.__setattr__(self, "document", _frozen_doc(self.document))
         object.__setattr__(self, "secret_fingerprints", _frozen_map(self.secret_fingerprints))
+        object.__setattr__(self, "attributes", _frozen_doc(self.attributes))
+        object.__setattr__(self, "depends_on", tuple(sorted(set(self.depends_on))))
 
     @property
     def key(self) -> Key:
         return (self.org, self.sandbox, self.address)
 
+    @property
+    def name(self) -> str:
+        return str(self.document.get("name", ""))
+
+    @property
+    def description(self) -> str:
+        return str(self.document.get("description", ""))
+
+    @property
+    def type(self) -> str:
+        return str(self.document.get("type", self.kind))
+
     @classmethod
     def from_remote(
         cls,
-        remote: RemoteConnection,
+        remote: Remote,
         *,
         org: str,
         address: str,
-        type: str,
         secret_fingerprints: Mapping[str, str],
         protect: bool = False,
+        depends_on: tuple[str, ...] = (),
     ) -> StateEntry:
         """The entry recording `remote` under `address`; fingerprints come from the manifest."""
         return cls(
             org=org,
             sandbox=remote.sandbox,
             address=address,
+            kind=remote.kind,
             id=remote.id,
             etag=remote.etag,
-            name=remote.name,
-            description=remote.description,
-            type=type,
-            spec_id=remote.spec_id,
-            spec_version=remote.spec_version,
-            auth_spec=remote.auth_spec,
-            params=dict(remote.params),
+            document=remote.document,
             secret_fingerprints=dict(secret_fingerprints),
             protect=protect,
+            depends_on=depends_on,
+            attributes=remote.attributes,
         )
 
 
@@ -149,9 +174,9 @@ class State:
             key=lambda e: e.address,
         )
 
-    def by_id(self, connection_id: str) -> StateEntry | None:
+    def by_id(self, resource_id: str) -> StateEntry | None:
         for entry in self.entries.values():
-            if entry.id == connection_id:
+            if entry.id == resource_id:
                 return entry
         return None
 

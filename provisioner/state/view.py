@@ -8,13 +8,16 @@ from provisioner.secrets import MASK
 from provisioner.state.model import State, StateEntry
 
 
-def _value(value: str | bool) -> str:
+def _value(value: object) -> str:
     # JSON quoting shows an empty description as "" and an etag's own quotes unambiguously.
     return json.dumps(value, ensure_ascii=False)
 
 
 def entry_lines(entry: StateEntry, indent: str = "  ", *, org: bool = False) -> list[str]:
-    """`key = value` lines for one entry; secret params appear as (sensitive), never a value."""
+    """`key = value` lines for one entry; secret leaves appear as (sensitive), never a value."""
+    from provisioner import document as doc
+    from provisioner import kinds
+
     rows: list[tuple[str, str]] = [("org", _value(entry.org))] if org else []
     rows += [
         ("id", _value(entry.id)),
@@ -22,12 +25,18 @@ def entry_lines(entry: StateEntry, indent: str = "  ", *, org: bool = False) -> 
         ("name", _value(entry.name)),
         ("description", _value(entry.description)),
         ("etag", _value(entry.etag)),
-        ("connectionSpec", f"{_value(entry.spec_id)} version {_value(entry.spec_version)}"),
-        ("auth.specName", _value(entry.auth_spec)),
     ]
-    params: dict[str, str] = {k: _value(v) for k, v in entry.params.items()}
-    params.update({k: MASK for k in entry.secret_fingerprints})
-    rows += [(f"auth.params.{k}", params[k]) for k in sorted(params)]
+    rows += kinds.get(entry.kind).view_rows(entry.attributes)
+    if entry.depends_on:
+        rows.append(("depends_on", ", ".join(entry.depends_on)))
+    fields: dict[str, str] = {
+        doc.dotted(p): _value(v)
+        for p, v in doc.leaves(entry.document)
+        if p not in (("type",), ("name",), ("description",))
+    }
+    fields.update({k: MASK for k in entry.secret_fingerprints})
+    rank = {"auth.specName": 0}
+    rows += [(k, fields[k]) for k in sorted(fields, key=lambda k: (rank.get(k, 1), k))]
     rows.append(("protect", _value(entry.protect)))
     width = max(len(k) for k, _ in rows)
     return [f"{indent}{k.ljust(width)} = {v}" for k, v in rows]

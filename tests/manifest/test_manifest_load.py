@@ -48,17 +48,17 @@ def test_a_valid_manifest_becomes_resources(write: Write) -> None:
     assert resource.name == "Marketing landing bucket"
     assert resource.description == "Raw campaign exports"
     assert resource.protect is False
-    assert resource.auth_spec == "Access Key"
+    assert resource.document["auth"]["specName"] == "Access Key"
     assert resource.sandbox == "prod"
     assert resource.location == Location("a.yaml", 3, 3)
-    assert dict(resource.params) == {
+    assert dict(resource.document["auth"]["params"]) == {
         "bucketName": "acme-marketing",
         "s3AccessKey": "AKIAFAKEACCESSKEY",
         "s3SecretKey": Secret("fake-secret-value-123"),
     }
-    secret = resource.params["s3SecretKey"]
+    secret = resource.document["auth"]["params"]["s3SecretKey"]
     assert isinstance(secret, Secret) and secret.reveal() == "fake-secret-value-123"
-    assert isinstance(resource.params["s3AccessKey"], str)
+    assert isinstance(resource.document["auth"]["params"]["s3AccessKey"], str)
     assert "fake-secret-value-123" not in repr(resource)
 
 
@@ -66,7 +66,7 @@ def test_optional_fields_default(write: Write) -> None:
     write("a.yaml", iam("catalog"))
     (resource,) = load("a.yaml").resources
     assert (resource.description, resource.protect) == ("", False)
-    assert dict(resource.params) == {"bucketName": "catalog"}
+    assert dict(resource.document["auth"]["params"]) == {"bucketName": "catalog"}
 
 
 def test_protect_true(write: Write) -> None:
@@ -96,7 +96,7 @@ def test_references_inside_text_and_the_escape(write: Write) -> None:
     )
     (resource,) = load("a.yaml", environ={"YEAR": "2026"}).resources
     assert resource.name == "Catalog 2026 ${not-a-ref}"
-    assert resource.params["bucketName"] == "cat-2026"
+    assert resource.document["auth"]["params"]["bucketName"] == "cat-2026"
 
 
 def test_unset_variable_is_an_error_naming_variable_file_and_line(write: Write) -> None:
@@ -122,7 +122,7 @@ def test_without_resolving_unset_variables_are_warnings(write: Write) -> None:
             "is not set here; plan and apply will need it."
         )
     ]
-    params = loaded.resources[0].params
+    params = loaded.resources[0].document["auth"]["params"]
     assert params["s3AccessKey"] == "AKIA"
     assert params["s3SecretKey"] == Secret("${env:MARKETING_S3_SECRET_KEY}")
 
@@ -306,7 +306,7 @@ def test_anchors_aliases_and_merge_keys_in_moderation(write: Write) -> None:
         "  third:\n    type: amazon-s3\n    name: Third\n    auth: *auth\n",
     )
     loaded = load("a.yaml")
-    assert [(r.address, r.name, r.params["bucketName"]) for r in loaded.resources] == [
+    assert [(r.address, r.name, r.document["auth"]["params"]["bucketName"]) for r in loaded.resources] == [
         ("first", "First", "shared"),
         ("second", "Second", "shared"),
         ("third", "Third", "shared"),

@@ -40,7 +40,7 @@ def test_saved_plan_is_applied_exactly_without_prompt(env: Any, cli: Any, tmp_pa
     assert doc["format"] == "provisioner-saved-plan" and doc["format_version"] == 1
     assert doc["state"]["serial"] == 0 and doc["manifests"]["paths"] == ["m.yaml"]
     assert [c["action"] for c in doc["changes"]] == ["create", "create"]
-    assert all(c["secret_fingerprints"]["s3SecretKey"].startswith("hmac-sha256:") for c in doc["changes"])
+    assert all(c["secret_fingerprints"]["auth.params.s3SecretKey"].startswith("hmac-sha256:") for c in doc["changes"])
     assert not (tmp_path / "provisioner.state.json").exists()  # plan writes no state
 
     r = cli("apply", "plan.bin")  # not a terminal, no --auto-approve: a saved plan needs neither

@@ -25,24 +25,36 @@ def make_entry(
     address: str | None = None,
     **changes: Any,
 ) -> StateEntry:
+    """An amazon-s3 base connection entry; `changes` override its fields (name, description,
+    auth_spec, params, secret_fingerprints keyed by param, protect, id, etag)."""
     fields: dict[str, Any] = {
-        "org": org,
-        "sandbox": sandbox,
-        "address": address or f"conn-{i}",
         "id": f"id-{sandbox}-{i}",
         "etag": f'"etag-{i}"',
         "name": f"Connection {i}",
         "description": f"Exports number {i}",
-        "type": "amazon-s3",
-        "spec_id": SPEC_ID,
-        "spec_version": "1.0",
         "auth_spec": "Access Key",
         "params": {"s3AccessKey": f"AKIA{i}", "bucketName": "acme"},
         "secret_fingerprints": {"s3SecretKey": fingerprint(salt, SENTINEL)},
         "protect": False,
     }
     fields.update(changes)
-    return StateEntry(**fields)
+    document: dict[str, Any] = {"type": "amazon-s3", "name": fields["name"]}
+    if fields["description"]:
+        document["description"] = fields["description"]
+    document["auth"] = {"specName": fields["auth_spec"], "params": dict(fields["params"])}
+    return StateEntry(
+        org=org,
+        sandbox=sandbox,
+        address=address or f"conn-{i}",
+        kind="amazon-s3",
+        id=fields["id"],
+        etag=fields["etag"],
+        document=document,
+        secret_fingerprints={
+            f"auth.params.{k}": v for k, v in fields["secret_fingerprints"].items()
+        },
+        protect=fields["protect"],
+    )
 
 
 def state_with(state: State, n: int, **kw: Any) -> State:

@@ -185,7 +185,7 @@ def test_entries_are_frozen_and_compare_by_value() -> None:
     with pytest.raises(AttributeError):
         entry.name = "other"  # type: ignore[misc]
     with pytest.raises(TypeError):
-        entry.params["bucketName"] = "other"  # type: ignore[index]
+        entry.document["auth"]["params"]["bucketName"] = "other"  # type: ignore[index]
     assert entry == make_entry(1) and hash(entry) == hash(make_entry(1))
     assert entry != make_entry(1, params={"s3AccessKey": "AKIA1", "bucketName": "other"})
     assert isinstance(entry, StateEntry)
