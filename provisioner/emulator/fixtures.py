@@ -305,3 +305,8 @@ def select_files(path: str, recursive: bool) -> list[File]:
         if inside and fnmatch.fnmatchcase(f.name, pattern):
             out.append(f)
     return out
+
+
+def seeded_names(extra: tuple[str, ...]) -> list[str]:
+    """'Name (id)' of every seeded dataset, for the emulator's banner."""
+    return [f"{d.name} ({d.id})" for d in Catalog.build(extra).datasets]
