@@ -74,8 +74,14 @@ class App:
             (CATALOG, self._catalog),
         ):
             if req.path == prefix or req.path.startswith(prefix + "/"):
-                self.faults.before()
-                return serve(req)
+                if prefix == PREFIX:
+                    self.faults.before()
+                    return serve(req)
+                try:
+                    self.faults.before()
+                    return serve(req)
+                except errors.HttpError as exc:
+                    raise _as_problem(exc) from None
         raise errors.HttpError(404, {"error_code": "404", "message": "Not Found"})
 
     def _common(self, req: Request, prefix: str, flow_style: bool) -> tuple[Principal, str]:
@@ -298,6 +304,16 @@ class App:
                 "Please ensure that the sandbox name is correct and try again.",
             )
         return name
+
+
+def _as_problem(exc: errors.HttpError) -> errors.HttpError:
+    """A Flow Service-shaped error (an injected fault) in Data Prep's and Catalog's shape."""
+    report = exc.body.get("report")
+    if not isinstance(report, dict):
+        return exc
+    out = problem(exc.status, str(exc.body["title"]), str(report["detailed-message"]))
+    out.headers.update(exc.headers)
+    return out
 
 
 def _if_match(req: Request) -> str:
