@@ -263,6 +263,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="JSON file of S3 credentials that pass the connection test",
     )
+    p.add_argument(
+        "--dataset",
+        action="append",
+        default=[],
+        metavar="NAME",
+        dest="datasets",
+        help="seed one more Catalog dataset of this name (repeatable)",
+    )
     f = p.add_argument_group("faults")
     f.add_argument("--latency-ms", type=_non_negative_float, default=0.0, help="added latency")
     f.add_argument(

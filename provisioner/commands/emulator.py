@@ -34,6 +34,16 @@ def _sandboxes(text: str) -> tuple[str, ...]:
     return names
 
 
+def _datasets(names: list[str]) -> tuple[str, ...]:
+    bad = [n for n in names if not n.strip() or n != n.strip()]
+    if bad:
+        raise EmulatorStartError(
+            f"--dataset {bad[0]!r} is not a dataset name; give a name without leading or "
+            'trailing spaces, for example --dataset "Web events"'
+        )
+    return tuple(names)
+
+
 def run(
     *,
     console: Console,
@@ -44,6 +54,7 @@ def run(
     max_page_size: int,
     clients: str | None,
     s3_credentials: str | None,
+    datasets: list[str],
     latency_ms: float,
     rate_limit: float,
     fail_rate: float,
@@ -52,6 +63,7 @@ def run(
     seed: int | None,
 ) -> int:
     from provisioner.emulator import Emulator, EmulatorConfig
+    from provisioner.emulator.fixtures import seeded_names
     from provisioner.emulator.ims import load_clients
 
     if not 0 <= port <= 65535:
@@ -71,6 +83,7 @@ def run(
         seed=seed,
         clients_file=clients,
         s3_credentials_file=s3_credentials,
+        datasets=_datasets(datasets),
     )
     try:
         emulator = Emulator(config)
@@ -92,6 +105,7 @@ def run(
     where = f"data in {db}" if db else "data in memory"
     console.out(f"Flow Service emulator listening on {url}")
     console.out(f"  sandboxes: {', '.join(config.sandboxes)}; {where}")
+    console.out(f"  datasets: {', '.join(seeded_names(config.datasets))}")
     console.out("Point provisioner at it with:")
     for name, value in (
         ("AEP_PLATFORM_URL", url),

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -23,7 +25,11 @@ class EmulatorConfig:
     seed: int | None = None
     clients_file: str | None = None  # JSON {"CLIENT_ID": {"secret": ..., "org": ...}}
     s3_credentials_file: str | None = None  # JSON {"accessKeys": {...}, "buckets": [...]}
+    datasets: tuple[str, ...] = ()  # names of datasets seeded beside the default set
+    # Epoch seconds now: token expiry, createdAt/updatedAt and run generation follow it.
+    clock: Callable[[], float] = field(default=time.time, compare=False)
 
     def __post_init__(self) -> None:
         # A list given by a caller is still accepted; the dataclass stays hashable.
         object.__setattr__(self, "sandboxes", tuple(self.sandboxes))
+        object.__setattr__(self, "datasets", tuple(self.datasets))

@@ -6,6 +6,7 @@ import functools
 import secrets
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from provisioner.emulator import errors, listing, patch, specs
@@ -67,19 +68,24 @@ def _required_string(body: dict[str, Any], key: str, label: str) -> str:
     return value
 
 
-def _now_ms() -> int:
-    return int(time.time() * 1000)
-
-
 class Connections:
     """The /connections resource of one emulator."""
 
-    def __init__(self, store: Store, s3_credentials: dict[str, Any] | None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        s3_credentials: dict[str, Any] | None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._store = store
+        self._clock = clock
         self._s3 = s3_credentials
         self._secret_params = frozenset().union(
             *(specs.secret_names(s) for s in specs.SPECS.values())
         )
+
+    def _now_ms(self) -> int:
+        return int(self._clock() * 1000)
 
     def _split(
         self, spec: dict[str, Any], params: dict[str, str]
@@ -112,7 +118,7 @@ class Connections:
         schema = specs.auth_spec(spec, spec_name)
         params = specs.check_params(schema, auth.get("params"))
         plain, digests = self._split(spec, params)
-        now = _now_ms()
+        now = self._now_ms()
         row = Row(
             id=str(uuid.uuid4()),
             org=who.org,
@@ -180,7 +186,7 @@ class Connections:
                 description=result.description,
                 params=plain,
                 secrets={**kept, **digests},
-                updated_at=max(_now_ms(), row.updated_at),
+                updated_at=max(self._now_ms(), row.updated_at),
                 updated_by=who.client_id,
                 updated_client=who.client_id,
                 etag=new_etag(row.etag),

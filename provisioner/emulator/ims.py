@@ -6,7 +6,7 @@ import json
 import secrets
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from provisioner.emulator import errors
@@ -61,9 +61,15 @@ def load_clients(path: str) -> dict[str, Client]:
 class Ims:
     """Token issuing and checking. Tokens live in memory only: a restart forgets them."""
 
-    def __init__(self, clients: Mapping[str, Client] | None, ttl: int) -> None:
+    def __init__(
+        self,
+        clients: Mapping[str, Client] | None,
+        ttl: int,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._clients = clients
         self._ttl = ttl
+        self._clock = clock
         self._tokens: dict[str, _Token] = {}
         self._lock = threading.Lock()
 
@@ -88,7 +94,7 @@ class Ims:
             org = client.org
         token = secrets.token_urlsafe(48)
         with self._lock:
-            self._tokens[token] = _Token(client_id, org, time.monotonic() + self._ttl)
+            self._tokens[token] = _Token(client_id, org, self._clock() + self._ttl)
         return {"access_token": token, "token_type": "bearer", "expires_in": self._ttl}
 
     def authenticate(self, headers: Mapping[str, str]) -> Principal:
@@ -101,7 +107,7 @@ class Ims:
         if not api_key:
             raise errors.gateway("403000", "Api Key is required")
         scheme, _, value = authorization.partition(" ")
-        now = time.monotonic()
+        now = self._clock()
         with self._lock:
             token = self._tokens.get(value.strip()) if scheme.lower() == "bearer" else None
             if token is not None and token.expires_at <= now:

@@ -170,7 +170,9 @@ class Emulator:
         clients = load_clients(self.config.clients_file) if self.config.clients_file else None
         s3 = _load_s3(self.config.s3_credentials_file) if self.config.s3_credentials_file else None
         self._store = Store(self.config.db_path)
-        self.app = App(self.config, Ims(clients, self.config.token_ttl), self._store, s3)
+        self.app = App(
+            self.config, Ims(clients, self.config.token_ttl, self.config.clock), self._store, s3
+        )
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 

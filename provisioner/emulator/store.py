@@ -1,4 +1,5 @@
-"""SQLite storage of connections: one connection to the database, guarded by one lock."""
+"""SQLite storage: base connections (their own table) and the chain's resources (JSON
+documents by kind); one connection to the database, guarded by one re-entrant lock."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import json
 import secrets
 import sqlite3
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +45,16 @@ CREATE INDEX IF NOT EXISTS by_seq ON connections (org, sandbox, seq);
 CREATE INDEX IF NOT EXISTS by_name ON connections (org, sandbox, name, seq);
 CREATE INDEX IF NOT EXISTS by_created ON connections (org, sandbox, created_at, seq);
 CREATE INDEX IF NOT EXISTS by_updated ON connections (org, sandbox, updated_at, seq);
+CREATE TABLE IF NOT EXISTS documents (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,
+    id TEXT NOT NULL,
+    org TEXT NOT NULL,
+    sandbox TEXT NOT NULL,
+    body TEXT NOT NULL,
+    UNIQUE (kind, id)
+);
+CREATE INDEX IF NOT EXISTS docs_by_seq ON documents (kind, org, sandbox, seq);
 """
 
 
@@ -74,6 +86,16 @@ class Row:
         return dataclasses.replace(self, **changes)
 
 
+@dataclass(frozen=True)
+class Doc:
+    """One stored chain resource: a JSON object of one kind, in one org and sandbox."""
+
+    kind: str
+    id: str
+    body: dict[str, Any]
+    seq: int
+
+
 _COLUMNS = [f.name for f in dataclasses.fields(Row) if f.name != "seq"]
 
 
@@ -100,7 +122,7 @@ class Store:
         # statement is short, so the lock is never held while a request sleeps or does I/O.
         self._db = sqlite3.connect(path or ":memory:", check_same_thread=False)
         self._db.row_factory = sqlite3.Row
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         with self._lock, self._db:
             if path:
                 self._db.execute("PRAGMA journal_mode=WAL")
@@ -125,6 +147,12 @@ class Store:
 
     def digest(self, name: str, value: str) -> str:
         return hashlib.sha256(f"{self._salt}\0{name}\0{value}".encode()).hexdigest()
+
+    @contextmanager
+    def atomic(self) -> Iterator[None]:
+        """Hold the lock over several calls: a check and the write it allows are one step."""
+        with self._lock:
+            yield
 
     def close(self) -> None:
         with self._lock:
@@ -210,3 +238,68 @@ def _where(org: str, sandbox: str, filters: Sequence[Filter]) -> tuple[str, list
         clauses.append(f.sql)
         args.extend(f.args)
     return " AND ".join(clauses), args
+
+
+class Documents:
+    """The chain's resources in the store's `documents` table (kind = "flow", "run", ...)."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def insert(self, kind: str, org: str, sandbox: str, id_: str, body: dict[str, Any]) -> None:
+        st = self._store
+        with st._lock, st._db:
+            st._db.execute(
+                "INSERT INTO documents (kind, id, org, sandbox, body) VALUES (?, ?, ?, ?, ?)",
+                (kind, id_, org, sandbox, json.dumps(body, sort_keys=True)),
+            )
+
+    def get(self, kind: str, org: str, sandbox: str, id_: str) -> Doc | None:
+        st = self._store
+        with st._lock:
+            found = st._db.execute(
+                "SELECT seq, body FROM documents WHERE kind = ? AND id = ? AND org = ? "
+                "AND sandbox = ?",
+                (kind, id_, org, sandbox),
+            ).fetchone()
+        return None if found is None else Doc(kind, id_, json.loads(found[1]), int(found[0]))
+
+    def update(
+        self,
+        kind: str,
+        org: str,
+        sandbox: str,
+        id_: str,
+        change: Callable[[dict[str, Any] | None], dict[str, Any]],
+    ) -> dict[str, Any]:
+        """Read, change (which may raise) and write back as one step."""
+        st = self._store
+        with st._lock:
+            doc = self.get(kind, org, sandbox, id_)
+            new = change(None if doc is None else doc.body)
+            with st._db:
+                st._db.execute(
+                    "UPDATE documents SET body = ? WHERE kind = ? AND id = ?",
+                    (json.dumps(new, sort_keys=True), kind, id_),
+                )
+        return new
+
+    def delete(self, kind: str, org: str, sandbox: str, id_: str) -> bool:
+        st = self._store
+        with st._lock, st._db:
+            cur = st._db.execute(
+                "DELETE FROM documents WHERE kind = ? AND id = ? AND org = ? AND sandbox = ?",
+                (kind, id_, org, sandbox),
+            )
+        return cur.rowcount > 0
+
+    def all(self, kind: str, org: str, sandbox: str) -> list[Doc]:
+        """Every document of a kind in one org and sandbox, in creation order."""
+        st = self._store
+        with st._lock:
+            found = st._db.execute(
+                "SELECT seq, id, body FROM documents WHERE kind = ? AND org = ? AND sandbox = ? "
+                "ORDER BY seq",
+                (kind, org, sandbox),
+            ).fetchall()
+        return [Doc(kind, str(r[1]), json.loads(r[2]), int(r[0])) for r in found]

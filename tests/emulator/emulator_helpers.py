@@ -12,6 +12,16 @@ known quirks (shared/adobe/README.md) and its silences:
   (reference §2.2-2.3): Flow Service's {type, title, status, report}, the gateway's
   {error_code, message}, and the BadRequestError of a bad Content-Type.
 IMS is not in the file: its answers are checked against the documented token response.
+
+The chain's other two services are checked against their own vendored files the same way:
+`data-prep.yaml` (mapping sets; its dates are typed date-time strings while every Adobe example,
+and the emulator, carry epoch-millisecond integers, so integers are accepted there) and
+`catalog.yaml` (datasets; its bare integer status keys are read as strings, only its dataset
+paths are loaded, and the file is not run through the OpenAPI checker, which some of its unused
+parts fail). Their error bodies,
+which Adobe does not document, are checked against the emulator's problem shape
+{type, title, status, detail}. `DELETE /mappingSets/{id}` is in neither file (Adobe's own client
+calls it): only its error bodies are checked.
 """
 
 from __future__ import annotations
@@ -27,12 +37,16 @@ from urllib.parse import parse_qsl, urlsplit
 import jsonschema
 import requests
 import yaml
-from openapi_core import OpenAPI
+from openapi_core import Config, OpenAPI
 from openapi_core.testing import MockRequest, MockResponse
 
 SPEC_FILE = Path(__file__).resolve().parent / "adobe" / "flow-service.yaml"  # vendored, unchanged
+DATA_PREP_FILE = SPEC_FILE.parent / "data-prep.yaml"  # vendored, unchanged
+CATALOG_FILE = SPEC_FILE.parent / "catalog.yaml"  # vendored, unchanged
 
 BASE = "/data/foundation/flowservice"
+CONVERSION = "/data/foundation/conversion"
+CATALOG = "/data/foundation/catalog"
 S3 = "ecadc60c-7455-4d87-84dc-2a0e293d997b"
 ORG = "TESTORG0000000000000000@AdobeOrg"
 OTHER_ORG = "OTHERORG000000000000000@AdobeOrg"
@@ -77,6 +91,17 @@ BAD_REQUEST_ERROR = {
     "properties": {"title": {"enum": ["BadRequestError"]}, "status": {"enum": [400]}},
 }
 ERROR_BODY = {"oneOf": [FLOW_ERROR, GATEWAY_ERROR, BAD_REQUEST_ERROR]}
+PROBLEM_ERROR = {
+    "type": "object",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string", "minLength": 1},
+        "status": {"type": "integer"},
+        "detail": {"type": "string", "minLength": 1},
+    },
+}
+OTHER_ERROR_BODY = {"anyOf": [PROBLEM_ERROR, GATEWAY_ERROR]}  # BadRequestError is a problem too
 TOKEN = {
     "type": "object",
     "required": ["access_token", "token_type", "expires_in"],
@@ -99,7 +124,49 @@ _SERVED = (
     "/connections/{BASE_CONNECTION_ID}/test",
     "/connectionSpecs",
     "/connectionSpecs/{CONNECTION_SPEC_ID}",
+    "/connections/{BASE_CONNECTION_ID}/explore",
+    "/sourceConnections",
+    "/sourceConnections/{SOURCE_CONNECTION_ID}",
+    "/targetConnections",
+    "/targetConnections/{TARGET_CONNECTION_ID}",
+    "/flows",
+    "/flows/{FLOW_ID}",
+    "/flows/{FLOW_ID}/action",
+    "/flowSpecs",
+    "/flowSpecs/{FLOW_SPEC_ID}",
+    "/runs",
+    "/runs/{RUN_ID}",
 )
+_JSON_PATCH = {
+    "type": "array",
+    "minItems": 1,
+    "items": {
+        "type": "object",
+        "required": ["op", "path"],
+        "properties": {
+            "op": {"enum": ["add", "replace", "remove", "ADD", "REPLACE", "REMOVE"]},
+            "path": {"type": "string"},
+        },
+    },
+}
+
+
+def _errors_documented(spec: dict[str, Any], paths: Any, body: dict[str, Any]) -> None:
+    """Every non-2xx answer of the given paths carries the documented (or assumed) error body;
+    an empty `content: {}` of a 2xx answer means "no body"."""
+    error = {"description": "error body", "content": {"application/json": {"schema": body}}}
+    for path in paths:
+        for op in spec["paths"][path].values():
+            if not isinstance(op, dict) or "responses" not in op:
+                continue
+            responses = {str(k): v for k, v in op["responses"].items()}
+            for status, answer in list(responses.items()):
+                if not status.startswith("2"):
+                    responses[status] = error
+                elif answer.get("content") == {}:
+                    del answer["content"]
+            responses["default"] = error
+            op["responses"] = responses
 
 
 @cache
@@ -107,35 +174,49 @@ def openapi() -> OpenAPI:
     spec = yaml.safe_load(SPEC_FILE.read_text(encoding="utf-8"))
     spec = copy.deepcopy(spec)
     spec["servers"] = [{"url": BASE}]
-    error = {
-        "description": "documented error body",
-        "content": {"application/json": {"schema": ERROR_BODY}},
-    }
-    for path in _SERVED:
-        for op in spec["paths"][path].values():
-            if not isinstance(op, dict) or "responses" not in op:
-                continue
-            op["responses"]["default"] = error
-            for status in ("403", "503"):
-                if not op["responses"].get(status, {}).get("content"):
-                    op["responses"][status] = error
-            for answer in op["responses"].values():
-                if answer.get("content") == {}:  # "no body" (DELETE's 204)
-                    del answer["content"]
-    patch = spec["paths"]["/connections/{BASE_CONNECTION_ID}/"]["patch"]
-    patch["requestBody"]["content"]["application/json"]["schema"] = {
-        "type": "array",
-        "minItems": 1,
-        "items": {
-            "type": "object",
-            "required": ["op", "path"],
-            "properties": {
-                "op": {"enum": ["add", "replace", "remove", "ADD", "REPLACE", "REMOVE"]},
-                "path": {"type": "string"},
-            },
-        },
-    }
+    _errors_documented(spec, _SERVED, ERROR_BODY)
+    for path in (
+        "/connections/{BASE_CONNECTION_ID}/",
+        "/sourceConnections/{SOURCE_CONNECTION_ID}",
+        "/targetConnections/{TARGET_CONNECTION_ID}",
+        "/flows/{FLOW_ID}",
+    ):
+        patch = spec["paths"][path]["patch"]
+        patch["requestBody"]["content"]["application/json"]["schema"] = _JSON_PATCH
     return OpenAPI.from_dict(spec)
+
+
+def _integer_dates(schema: dict[str, Any]) -> None:
+    for name in ("createdDate", "modifiedDate"):
+        if name in schema.get("properties", {}):
+            schema["properties"][name] = {"type": "integer"}
+
+
+@cache
+def data_prep_openapi() -> OpenAPI:
+    spec = yaml.safe_load(DATA_PREP_FILE.read_text(encoding="utf-8"))
+    spec["servers"] = [{"url": CONVERSION}]
+    _errors_documented(spec, ("/mappingSets", "/mappingSets/{MAPPING_SET_ID}"), OTHER_ERROR_BODY)
+    for name in ("MappingSet", "SimpleRepresentation", "MappingOperation", "SchemaRepresentation"):
+        _integer_dates(spec["components"]["schemas"][name])
+    return OpenAPI.from_dict(spec)
+
+
+@cache
+def catalog_openapi() -> OpenAPI:
+    spec = yaml.safe_load(CATALOG_FILE.read_text(encoding="utf-8"))
+    spec["servers"] = [{"url": CATALOG}]
+    # Only the dataset paths: others (e.g. /tags/{tagNamespace}, a parameter listed twice) do
+    # not pass the OpenAPI checker, and the emulator does not serve them.
+    spec["paths"] = {p: spec["paths"][p] for p in ("/dataSets", "/dataSets/{DATASET_ID}")}
+    for item in spec["paths"].values():  # bare YAML integers as status keys: read as strings
+        for op in item.values():
+            if isinstance(op, dict) and "responses" in op:
+                op["responses"] = {str(k): v for k, v in op["responses"].items()}
+    _errors_documented(spec, ("/dataSets", "/dataSets/{DATASET_ID}"), OTHER_ERROR_BODY)
+    # Some unused component schemas break the OpenAPI checker (a `description: null`): the
+    # file is used unchecked, as loaded; the validation of answers is unaffected.
+    return OpenAPI.from_dict(spec, config=Config(spec_validator_cls=None))
 
 
 def _spec_path(method: str, path: str) -> str:
@@ -184,7 +265,17 @@ def validate(
     if url.path.startswith("/ims/"):
         jsonschema.validate(json.loads(resp_body), TOKEN if status == 200 else IMS_ERROR)
         return
-    assert url.path.startswith(BASE), url.path
+    if url.path.startswith(CONVERSION):
+        contract = data_prep_openapi()
+        if method == "DELETE":  # not in the contract: only an error body can be checked
+            if status >= 300:
+                jsonschema.validate(json.loads(resp_body), OTHER_ERROR_BODY)
+            return
+    elif url.path.startswith(CATALOG):
+        contract = catalog_openapi()
+    else:
+        assert url.path.startswith(BASE), url.path
+        contract = openapi()
     args = parse_qsl(url.query, keep_blank_values=True) if url.query else []
     content_type = {k.lower(): v for k, v in req_headers.items()}.get("content-type")
     mock_req = MockRequest(
@@ -197,10 +288,10 @@ def validate(
         content_type=content_type or "application/json",
     )
     if validate_request:
-        openapi().validate_request(mock_req)
+        contract.validate_request(mock_req)
     resp_type = lower.get("content-type", "application/json") if resp_body else None
     mock_resp = MockResponse(resp_body, status_code=status, content_type=resp_type)  # type: ignore[arg-type]
-    openapi().validate_response(mock_req, mock_resp)
+    contract.validate_response(mock_req, mock_resp)
     if status >= 300:
         data = json.loads(resp_body)
         if "report" in data:
@@ -279,7 +370,8 @@ class Api:
         if "json" in kwargs:
             h.setdefault("Content-Type", "application/json")
             kwargs["data"] = json.dumps(kwargs.pop("json"))
-        resp = self.session.request(method, self.url + BASE + path, headers=h, timeout=30, **kwargs)
+        base = "" if path.startswith(("/data/", "/ims/")) else BASE
+        resp = self.session.request(method, self.url + base + path, headers=h, timeout=30, **kwargs)
         return check(resp, validate_request=validate_request)
 
     def create(self, body: dict[str, Any] | None = None, sandbox: str = "prod") -> dict[str, str]:

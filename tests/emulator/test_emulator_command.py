@@ -158,3 +158,27 @@ def test_a_bad_fault_option_is_a_usage_error_from_the_real_process() -> None:
     )
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert "--fail-rate" in done.stderr and "between 0 and 1" in done.stderr
+
+
+def test_dataset_options_seed_catalog_datasets_in_the_real_process() -> None:
+    proc, lines = _start("--dataset", "Web events", "--dataset", "Orders")
+    try:
+        url = re.search(r"listening on (http://127\.0\.0\.1:\d+)", lines[0]).group(1)  # type: ignore[union-attr]
+        banner = next(line for line in lines if line.strip().startswith("datasets:"))
+        assert "Campaign events (6461e5e5b8a3f41c0a1f2b3c)" in banner and "Orders (" in banner
+        env = _exports(lines)
+        api = Api(
+            url, client=env["AEP_CLIENT_ID"], secret=env["AEP_CLIENT_SECRET"], org=env["AEP_ORG_ID"]
+        )
+        found = api.call("GET", "/data/foundation/catalog/dataSets", params={"name": "Web events"})
+        [(dataset_id, body)] = found.json().items()
+        assert len(dataset_id) == 24 and body["schemaRef"]["id"].startswith("https://ns.adobe.com/")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=20)
+    assert proc.returncode == 0
+
+
+@pytest.mark.parametrize("value", ["", " padded "])
+def test_a_bad_dataset_name_is_one_sentence(cli: Any, value: str) -> None:
+    _one_sentence(cli("emulator", "--port", "0", "--dataset", value), "--dataset")

@@ -442,7 +442,7 @@ def test_connection_test_checks_the_s3_credentials_file(
 
 
 def test_unknown_routes_and_methods(api: Api) -> None:
-    resp = api.session.get(f"{api.url}{BASE}/flows", headers=api.headers())
+    resp = api.session.get(f"{api.url}{BASE}/segments", headers=api.headers())
     assert (
         resp.status_code == 404
         and resp.json()["report"]["request-id"] == resp.headers["x-request-id"]

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import http.client
 import json
-import time
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 import requests
+from chain_helpers import FakeClock
 from emulator_helpers import BASE, CLIENT, ORG, OTHER_ORG, Api, check, flow_code, s3_body, validate
 
 
@@ -110,10 +110,15 @@ def test_an_unknown_token_is_401013(api: Api, value: str) -> None:
 
 
 def test_an_expired_token_is_401013(emulator_factory: Any) -> None:
-    api = Api(emulator_factory(token_ttl=1).url)
+    clock = FakeClock()
+    api = Api(emulator_factory(token_ttl=60, clock=clock).url)
     assert api.call("GET", "/connections").status_code == 200
-    time.sleep(1.2)
+    clock.advance(59)
+    assert api.call("GET", "/connections").status_code == 200  # not yet
+    clock.advance(1)
     assert _gateway(api.call("GET", "/connections")) == (401, "401013", "Oauth token is not valid")
+    for path in ("/flows", "/data/foundation/catalog/dataSets"):  # every service's gateway
+        assert _gateway(api.call("GET", path)) == (401, "401013", "Oauth token is not valid")
 
 
 def test_missing_api_key_is_403000(api: Api) -> None:
