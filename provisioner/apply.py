@@ -200,7 +200,11 @@ class Executor:
             nonlocal running
             running += 1
             fut = pool.submit(self._run_step, step, by_key[step[1]])
-            fut.add_done_callback(lambda f, s=step: finished.put((s, f)))
+
+            def done(f: Future[Outcome | None], s: Step = step) -> None:
+                finished.put((s, f))
+
+            fut.add_done_callback(done)
 
         def settle(step: Step, outcome: Outcome | None) -> None:
             if outcome is not None:

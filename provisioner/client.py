@@ -21,6 +21,14 @@ from provisioner.secrets import is_secret_key
 __all__ = ["FlowServiceClient", "SandboxNotFoundError"]
 
 
+# The services behind the gateway: base path and the name messages use.
+SERVICES = {
+    "flowservice": (FLOW_BASE, "Flow Service"),
+    "conversion": ("/data/foundation/conversion", "Data Prep"),
+    "catalog": ("/data/foundation/catalog", "Catalog"),
+}
+
+
 class FlowServiceClient:
     """Flow Service base connections. Thread-safe: every lane shares one Session and token."""
 
@@ -71,33 +79,134 @@ class FlowServiceClient:
     # -- any kind's collection -------------------------------------------------------------
 
     def list_items(
-        self, kind: Kind, sandbox: str, *, name: str | None = None
+        self,
+        kind: Kind,
+        sandbox: str,
+        *,
+        name: str | None = None,
+        filters: Sequence[tuple[str, str]] = (),
     ) -> Iterator[dict[str, Any]]:
-        """Every item of the kind's collection (its own filters), page after page."""
-        return self._list(kind.endpoint.collection, sandbox, list(kind.endpoint.filters), name)
+        """Every item of the kind's collection (its own filters and `filters`), page after page."""
+        service = kind.endpoint.service
+        wanted = [*kind.endpoint.filters, *filters]
+        if service == "flowservice":
+            return self._list(kind.endpoint.collection, sandbox, wanted, name)
+        return self._list_offset(kind, sandbox, wanted, name)
+
+    def _list_offset(
+        self, kind: Kind, sandbox: str, filters: list[tuple[str, str]], name: str | None
+    ) -> Iterator[dict[str, Any]]:
+        """Data Prep and Catalog page with limit and start (an offset)."""
+        service = kind.endpoint.service
+        path = kind.endpoint.collection
+        limit = self.page_size
+        start = 0
+        seen: set[str] = set()
+        while True:
+            params = [("limit", str(limit)), ("start", str(start)), *filters]
+            if name is not None:
+                params.append(("name", name))
+            body = self._json(self._send("GET", path, sandbox, Mode.READ, params=params, service=service))
+            page = _offset_items(service, body)
+            fresh = [i for i in page if str(i.get("id")) not in seen]
+            for item in fresh:
+                seen.add(str(item.get("id")))
+                if name is None or item.get("name") == name:
+                    yield item
+            total = _offset_total(body)
+            start += len(page)
+            if len(page) < limit or not fresh or (total is not None and start >= total):
+                return
 
     def get_item(self, kind: Kind, sandbox: str, item_id: str) -> dict[str, Any] | None:
         path = f"{kind.endpoint.collection}/{_seg(item_id)}"
-        reply = self._send("GET", path, sandbox, Mode.READ, allow_not_found=True)
+        service = kind.endpoint.service
+        reply = self._send(
+            "GET", path, sandbox, Mode.READ, allow_not_found=True, service=service
+        )
         if reply.not_found:
             return None
-        items = _items(self._json(reply))
-        return items[0] if items else None
+        body = self._json(reply)
+        if service == "flowservice":
+            items = _items(body)
+            return items[0] if items else None
+        found = _offset_items(service, body if service == "catalog" else [body])
+        return found[0] if found else None
 
     def create_item(self, kind: Kind, sandbox: str, body: Mapping[str, Any]) -> tuple[str, str]:
         """POST a new item; (id, etag). Never retried once it may have reached the server:
         UncertainWriteError then means "look the name up before posting again"."""
         path = kind.endpoint.collection
-        reply = self._send("POST", path, sandbox, Mode.CREATE, json=body, sensitive=_secrets_in(body))
+        service = kind.endpoint.service
+        reply = self._send(
+            "POST", path, sandbox, Mode.CREATE, json=body, sensitive=_secrets_in(body),
+            service=service,
+        )
         answer = self._json(reply)
         item_id = answer.get("id") if isinstance(answer, dict) else None
         if not isinstance(item_id, str) or not item_id:
             raise ApiError(
-                f"Flow Service answered POST {path} without an id",
+                f"{SERVICES[service][1]} answered POST {path} without an id",
                 status=reply.response.status_code,
                 request_id=reply.response.headers.get("x-request-id"),
             )
+        if service == "conversion":  # Data Prep has versions, not etags
+            return item_id, str(answer.get("version", 0))
         return item_id, _etag(reply, answer)
+
+    def put_item(
+        self, kind: Kind, sandbox: str, item_id: str, body: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """PUT a whole new version (Data Prep mapping sets); the item as answered."""
+        reply = self._send(
+            "PUT",
+            f"{kind.endpoint.collection}/{_seg(item_id)}",
+            sandbox,
+            Mode.WRITE,
+            json=body,
+            service=kind.endpoint.service,
+        )
+        answer = self._json(reply)
+        if not isinstance(answer, dict):
+            raise ApiError(f"Data Prep answered PUT {kind.endpoint.collection} without the item")
+        return answer
+
+    def action(self, kind: Kind, sandbox: str, item_id: str, op: str) -> str:
+        """POST .../{id}/action?op=OP (a flow's enable or disable); the new etag."""
+        reply = self._send(
+            "POST",
+            f"{kind.endpoint.collection}/{_seg(item_id)}/action",
+            sandbox,
+            Mode.WRITE,
+            params=[("op", op)],
+        )
+        return _etag(reply, self._json(reply))
+
+    def explore(self, sandbox: str, connection_id: str, folder: str) -> list[dict[str, Any]] | None:
+        """The items of a folder seen through a base connection; None when it does not exist."""
+        params = [("objectType", "folder"), ("object", folder)]
+        reply = self._send(
+            "GET",
+            f"/connections/{_seg(connection_id)}/explore",
+            sandbox,
+            Mode.READ,
+            params=params,
+            allow_not_found=True,
+        )
+        if reply.not_found:
+            return None
+        body = self._json(reply)
+        return [i for i in body if isinstance(i, dict)] if isinstance(body, list) else []
+
+    def runs(self, sandbox: str, flow_id: str, *, limit: int = 5) -> list[dict[str, Any]]:
+        """The newest runs of a flow (at most `limit`)."""
+        params = [
+            ("property", f"flowId=={flow_id}"),
+            ("orderby", "-createdAt"),
+            ("limit", str(limit)),
+        ]
+        body = self._json(self._send("GET", "/runs", sandbox, Mode.READ, params=params))
+        return _items(body)[:limit]
 
     def patch_item(
         self, kind: Kind, sandbox: str, item_id: str, etag: str, ops: Sequence[Mapping[str, Any]]
@@ -124,6 +233,7 @@ class FlowServiceClient:
             sandbox,
             Mode.WRITE,
             allow_not_found=True,
+            service=kind.endpoint.service,
         )
         # A 404 after an attempt that may have reached the server means that attempt deleted it.
         return not reply.not_found or reply.maybe_applied
@@ -273,6 +383,7 @@ class FlowServiceClient:
         headers: Mapping[str, str] | None = None,
         sensitive: tuple[str, ...] = (),
         allow_not_found: bool = False,
+        service: str = "flowservice",
     ) -> Reply:
         if not sandbox:
             raise ValueError("the sandbox must be given explicitly")
@@ -286,10 +397,11 @@ class FlowServiceClient:
         if json is not None:
             sent["Content-Type"] = "application/json"
         sent.update(headers or {})
+        base, service_name = SERVICES[service]
         call = Call(
-            service="Flow Service",
+            service=service_name,
             method=method,
-            url=f"{self._base}{path}",
+            url=f"{settings.platform_url}{base}{path}",
             mode=mode,
             settings=settings,
             sandbox=sandbox,
@@ -321,6 +433,23 @@ class FlowServiceClient:
         query = parse_qsl(parts.query, keep_blank_values=True)
         present = {key for key, _ in query}
         return path, query + [(k, v) for k, v in base if k not in present]
+
+
+def _offset_items(service: str, body: Any) -> list[dict[str, Any]]:
+    """The items of a Data Prep page ({data: [...]}, or a bare item list) or a Catalog answer
+    (an object keyed by id, each given its id here)."""
+    if service == "catalog":
+        if not isinstance(body, dict):
+            return []
+        return [{**v, "id": k} for k, v in body.items() if isinstance(v, dict)]
+    data = body.get("data") if isinstance(body, dict) else body
+    return [i for i in data if isinstance(i, dict)] if isinstance(data, list) else []
+
+
+def _offset_total(body: Any) -> int | None:
+    page = body.get("_page") if isinstance(body, dict) else None
+    count = page.get("count") if isinstance(page, dict) else None
+    return count if isinstance(count, int) and not isinstance(count, bool) and count > 0 else None
 
 
 def _items(body: Any) -> list[dict[str, Any]]:

@@ -8,6 +8,7 @@ never serialised. Rendering (render/) and executing (apply.py) both read this da
 from __future__ import annotations
 
 import enum
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -225,7 +226,7 @@ def compute(
         key = (org, res.sandbox, res.address)
         entry = state.get(*key)
         fps = fingerprints(res, state.salt)
-        desired = doc.resolve(res.document, lambda ref, s=res.sandbox: resolver.lookup(s, ref))
+        desired = doc.resolve(res.document, functools.partial(resolver.lookup, res.sandbox))
         if entry is not None and entry.kind == res.kind:
             change = _plan_owned(org, res, desired, entry, by_id.get((res.sandbox, entry.id)), fps, problems)
         elif entry is not None:

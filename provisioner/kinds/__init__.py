@@ -75,6 +75,7 @@ class Kind:
     references: tuple[Reference, ...] = ()
     order: int = 0  # rank of its section in plans and schema (dependencies first)
     read_after_create: bool = False  # read the item back after a create, for its attributes
+    auth_specs: Mapping[str, AuthSpec] = {}  # base connections: the connection spec's auth specs
 
     # -- the manifest side -----------------------------------------------------------------
 

@@ -17,8 +17,8 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from provisioner.errors import ManifestError, Problem
 from provisioner import kinds
+from provisioner.errors import ManifestError, Problem
 from provisioner.manifest import checks, graph, yamltree
 from provisioner.manifest import files as _files
 from provisioner.manifest.files import MAX_BYTES, ManifestPathError

@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from provisioner import kinds
+from provisioner.document import Ref
 from provisioner.errors import Problem
 from provisioner.manifest import references, schema_check
 from provisioner.manifest.located import MDict, Path, Pos, describe, spot_of
 from provisioner.manifest.yamltree import Tree
-from provisioner.document import Ref
 from provisioner.model import Location
 from provisioner.secrets import Secret
 
