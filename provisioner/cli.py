@@ -352,7 +352,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         return EXIT_ERROR
-    except Exception as exc:  # a bug: still one sentence, the traceback only with --debug
+    except Exception as exc:  # noqa: BLE001 - a bug: still one sentence, the traceback only with --debug
         if debug:
             import traceback
 
