@@ -40,7 +40,7 @@ class TokenSource(Protocol):
 
 
 class Pacer(Protocol):
-    """A shared rate limiter (issue #7): `acquire()` blocks until one more request may go.
+    """A shared rate limiter: `acquire()` blocks until one more request may go.
 
     A pacer that also has `observe(status, retry_after)` is told every Flow Service answer
     (provisioner.http.pacing.AdaptivePacer learns the service's rate from its 429s).

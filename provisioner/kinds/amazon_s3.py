@@ -12,7 +12,7 @@ from provisioner.secrets import Secret
 
 SPEC_ID = "ecadc60c-7455-4d87-84dc-2a0e293d997b"
 
-# Adobe documents the params only in prose (reference §4). s3SecretKey and s3SessionToken are
+# Adobe documents the params only in prose (Adobe's 'Amazon S3' source page, experienceleague.adobe.com). s3SecretKey and s3SessionToken are
 # treated as secret (the S3 destination spec marks its secret key `format: password`).
 ACCESS_KEY = AuthSpec(
     name="Access Key",
