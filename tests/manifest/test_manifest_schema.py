@@ -33,7 +33,8 @@ def subschemas(node: Any, where: str = "#") -> Iterator[tuple[str, dict[str, Any
 
 def test_schema_is_draft_2020_12_with_an_id() -> None:
     assert SCHEMA["$schema"] == "https://json-schema.org/draft/2020-12/schema"
-    assert SCHEMA["$id"] == "https://provisioner.dev/schemas/manifest.schema.json"
+    # A URN: a name, not a made-up web address that someone else could own.
+    assert SCHEMA["$id"] == "urn:aep-provisioner:schemas:manifest.schema.json"
     jsonschema.Draft202012Validator.check_schema(SCHEMA)
 
 
