@@ -113,6 +113,7 @@ def test_two_remote_connections_with_the_declared_name_is_an_error(env: Any, cli
     assert "Traceback" not in r.err
 
 
+@pytest.mark.slow
 def test_apply_without_terminal_needs_auto_approve(env: Any, tmp_path: Path, run_cli: Any) -> None:
     three(tmp_path)
     p = run_cli("apply", "manifests", stdin=subprocess.DEVNULL, cwd=tmp_path, env=dict(os.environ))
@@ -159,6 +160,7 @@ def test_held_lock_refuses_a_second_run_naming_the_holder(env: Any, tmp_path: Pa
         holder.wait()
 
 
+@pytest.mark.slow
 def test_lock_timeout_waits_for_the_holder(env: Any, tmp_path: Path, cli: Any) -> None:
     three(tmp_path)
     holder = hold_lock(tmp_path, 1.5)
@@ -170,6 +172,7 @@ def test_lock_timeout_waits_for_the_holder(env: Any, tmp_path: Path, cli: Any) -
         holder.wait(timeout=30)
 
 
+@pytest.mark.slow
 def test_secrets_never_appear_anywhere(env: Any, tmp_path: Path, run_cli: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     three(tmp_path)
     environ = dict(os.environ)

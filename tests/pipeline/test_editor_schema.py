@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+import pytest
 import referencing
 import referencing.jsonschema
-import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]

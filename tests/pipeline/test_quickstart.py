@@ -47,6 +47,7 @@ def _ignore(directory: str, names: list[str]) -> set[str]:
     return {n for n in names if n in skip or n.startswith("provisioner.state.json") or n.endswith(".egg-info")}
 
 
+@pytest.mark.slow
 @pytest.mark.install
 def test_quickstart_runs_as_written(tmp_path: Path) -> None:
     script = quickstart_script((REPO / "README.md").read_text(encoding="utf-8"))

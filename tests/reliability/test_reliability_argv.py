@@ -82,6 +82,7 @@ ARGV = st.tuples(
 SEEN: dict[int, int] = {}
 
 
+@pytest.mark.slow
 @settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )

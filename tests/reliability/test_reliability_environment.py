@@ -51,6 +51,7 @@ CASES: dict[str, tuple[dict[str, str], str]] = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", list(CASES))
 def test_odd_settings_are_one_sentence_without_secrets(
     case: str,

@@ -241,6 +241,7 @@ def _tally(kind: str, code: int) -> None:
     SEEN[f"{kind}:{code}"] = SEEN.get(f"{kind}:{code}", 0) + 1
 
 
+@pytest.mark.slow
 @HOSTILE
 @given(data=st.binary(max_size=3000))
 def test_random_bytes(data: bytes, root: Path, cli: Any) -> None:
@@ -250,6 +251,7 @@ def test_random_bytes(data: bytes, root: Path, cli: Any) -> None:
     _tally("bytes", r.code)
 
 
+@pytest.mark.slow
 @HOSTILE
 @given(text=YAML_TEXT)
 def test_yaml_with_anchors_aliases_tags_and_recursion(
@@ -262,6 +264,7 @@ def test_yaml_with_anchors_aliases_tags_and_recursion(
         _tally(f"yaml-{command}", r.code)
 
 
+@pytest.mark.slow
 @HOSTILE
 @given(doc=MANIFEST)
 def test_manifests_of_wrong_types(doc: dict[str, Any], root: Path, cli: Any, planner: Any) -> None:
@@ -288,6 +291,7 @@ def test_manifests_of_wrong_types(doc: dict[str, Any], root: Path, cli: Any, pla
         assert m.code == 0
 
 
+@pytest.mark.slow
 @settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -314,6 +318,7 @@ ODD_FILES: dict[str, Any] = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(ODD_FILES))
 def test_huge_and_odd_files_through_a_real_process(name: str, root: Path, run_cli: Any) -> None:
     data = ODD_FILES[name]()
@@ -342,6 +347,7 @@ def _record_figures() -> Iterator[None]:
         figure("hostile", **{k.replace(":", "_exit"): v for k, v in sorted(SEEN.items())})
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "text",
     ["version: 1\nconnections: &c\n  a: *c\n", billion_laughs(10, 10, "name")],

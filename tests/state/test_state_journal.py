@@ -74,6 +74,7 @@ def run_child_and_kill(spawn: Any, after: int, limit: int = 1_000_000) -> int:
     return reported
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("existing", [False, True], ids=["first-apply", "existing-state"])
 @pytest.mark.parametrize("after", [1, 40, 700])
 def test_a_sigkilled_writer_loses_nothing_it_reported(
