@@ -103,6 +103,7 @@ def test_yamlish_text(text: str) -> None:
     assert "internal error (" not in err and "Traceback" not in err
 
 
+@pytest.mark.slow
 @FUZZ
 @given(st.binary(max_size=40))
 def test_arbitrary_bytes(data: bytes) -> None:

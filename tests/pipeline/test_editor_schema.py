@@ -103,12 +103,14 @@ def check_jsonschema(*files: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 @needs_check_jsonschema
 def test_check_jsonschema_accepts_the_examples() -> None:
     r = check_jsonschema(*EXAMPLES)
     assert r.returncode == 0, r.stdout + r.stderr
 
 
+@pytest.mark.slow
 @needs_check_jsonschema
 def test_check_jsonschema_rejects_a_bad_manifest(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"

@@ -108,6 +108,7 @@ def test_a_sigkilled_writer_loses_nothing_it_reported(
     assert len({e.id for e in final}) == len(final)
 
 
+@pytest.mark.slow
 def test_a_writer_killed_while_compacting_loses_nothing(spawn: Any) -> None:
     reported = run_child_and_kill(spawn, after=10**9, limit=3000)
     assert reported == 3000
