@@ -127,7 +127,8 @@ def test_a_lock_left_by_a_killed_apply_is_stale_and_force_unlock_clears_it(
 def test_every_state_writer_is_refused_while_an_apply_holds_the_lock(
     emulator_factory: Any, env_for: Any, spawn_cli: Any, run_cli: Any, tmp_path: Path
 ) -> None:
-    emu = env_for(emulator_factory(latency_ms=200))  # the holder runs > 4 s
+    # The holder runs > 12 s: room for five CLI start-ups even on a loaded 2-core machine.
+    emu = env_for(emulator_factory(latency_ms=600))
     write_manifest(tmp_path / "m.yaml", {f"c{i:02d}": s3(f"Writers {i:02d}") for i in range(N)})
     assert (
         run_cli("apply", "m.yaml", "--auto-approve", "--parallelism", "8", cwd=tmp_path).returncode
@@ -151,6 +152,7 @@ def test_every_state_writer_is_refused_while_an_apply_holds_the_lock(
         ("destroy", "m.yaml", "--auto-approve"),
         ("state", "rm", "c00"),
     ):
+        assert holder.poll() is None, "the holding apply ended before every writer was tried"
         r = run_cli(*argv, cwd=tmp_path)
         assert r.returncode == 1, (argv, r.stdout, r.stderr)
         assert f"is locked by 'apply' (pid {holder.pid} on host " in r.stderr, (argv, r.stderr)
