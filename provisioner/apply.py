@@ -263,7 +263,7 @@ class Executor:
             return Outcome(change, "failed", change.remote_id, str(exc))
         except ProvisionerError as exc:
             return Outcome(change, "failed", change.remote_id, str(exc))
-        except Exception as exc:  # a bug must not take the other lanes down or leak a value
+        except Exception as exc:  # noqa: BLE001 - a bug must not take the other lanes down or leak a value
             return Outcome(
                 change, "failed", change.remote_id, f"internal error ({type(exc).__name__})"
             )

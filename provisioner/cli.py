@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
-from provisioner import __version__
+from provisioner import __version__, helptext
 from provisioner.console import Console
 from provisioner.errors import ManifestError, ProvisionerError, UsageError
 
@@ -42,10 +42,29 @@ _GLOBAL_DESTS = ("command", "debug", "no_color")
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is a UsageError (exit 1) instead of exit 2."""
+    """argparse, but a usage error is a UsageError (exit 1) instead of exit 2, options are never
+    abbreviated (`--auto` is not `--auto-approve`: this tool deletes things), and the texts
+    after the options (examples, exit codes, environment) are printed as written."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["allow_abbrev"] = False
+        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{message} (see '{self.prog} --help')")
+
+    def parse_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> argparse.Namespace:
+        # An unknown option is only found once every subparser has run, by the top parser:
+        # point at the help of the command it was given to, not at the top-level help.
+        ns, extras = self.parse_known_args(args, namespace)
+        if extras:
+            words = [getattr(ns, "command", None), getattr(ns, "state_command", None)]
+            prog = " ".join([self.prog, *(w for w in words if w)])
+            raise UsageError(f"unrecognized arguments: {' '.join(extras)} (see '{prog} --help')")
+        return ns
 
 
 def _globals_parent() -> _Parser:
@@ -150,15 +169,28 @@ def build_parser() -> argparse.ArgumentParser:
         description="Declarative provisioning of Adobe Experience Platform Flow Service "
         "Amazon S3 source connections: validate, plan, apply.",
         parents=[parent],
+        epilog=helptext.TOP_EPILOG,
     )
     parser.add_argument("--version", action="version", version=f"provisioner {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     def command(name: str, help_: str) -> argparse.ArgumentParser:
-        return sub.add_parser(name, help=help_, description=help_, parents=[parent])
+        return sub.add_parser(
+            name,
+            help=help_,
+            description=help_[0].upper() + help_[1:] + ".",
+            epilog=helptext.epilog(name),
+            parents=[parent],
+        )
 
     p = command("validate", "check manifests offline: YAML, schema, references, duplicates, secrets")
     _paths(p)
+    p.add_argument(
+        "--quiet",
+        "-q",
+        action="store_true",
+        help="print errors only: no warnings (e.g. unset ${env:NAME}), no success line",
+    )
 
     p = command("plan", "compare manifests, state and Flow Service, and print the plan")
     _paths(p)
@@ -176,8 +208,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _api_options(p)
 
-    p = command("apply", "apply a fresh plan of the manifests, or a saved plan file")
-    _paths(p)
+    p = command("apply", "apply a fresh plan of the manifests, or a PLANFILE saved by 'plan --out'")
+    p.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATH | PLANFILE",
+        help="manifest files or directories (default: the current directory), or one PLANFILE "
+        "saved by 'plan --out' to apply exactly that plan without asking",
+    )
     _run_options(p)
     p.add_argument(
         "--allow-delete",
@@ -218,7 +256,13 @@ def build_parser() -> argparse.ArgumentParser:
         ("show", "show one state entry"),
         ("rm", "forget an entry (the connection itself is left alone)"),
     ):
-        sp = state_sub.add_parser(name, help=help_, description=help_, parents=[parent])
+        sp = state_sub.add_parser(
+            name,
+            help=help_,
+            description=help_[0].upper() + help_[1:] + ".",
+            epilog=helptext.epilog(f"state {name}"),
+            parents=[parent],
+        )
         if name != "list":
             sp.add_argument("address", metavar="ADDRESS")
         sp.add_argument(
@@ -322,6 +366,19 @@ def _sigterm_as_interrupt() -> None:
         signal.signal(signal.SIGTERM, handler)
 
 
+def _debug_from_environment() -> bool:
+    """PROVISIONER_LOG=debug is the environment's --debug (for CI, where flags are fixed)."""
+    import os
+
+    value = os.environ.get("PROVISIONER_LOG", "").strip().lower()
+    if value in ("", "debug"):
+        return value == "debug"
+    raise UsageError(
+        f"PROVISIONER_LOG={os.environ['PROVISIONER_LOG']!r} is not understood; set "
+        "PROVISIONER_LOG=debug for tracebacks and the HTTP log, or unset it"
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if argv is None:
@@ -329,12 +386,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     debug = "--debug" in args
     console = Console(no_color="--no-color" in args, debug=debug)
     try:
+        debug = debug or _debug_from_environment()
+        console = Console(no_color="--no-color" in args, debug=debug)
         parser = build_parser()
         ns = parser.parse_args(args)
         if ns.command is None:
             parser.print_help(sys.stderr)
             return EXIT_ERROR
-        debug = bool(getattr(ns, "debug", False))
+        debug = bool(getattr(ns, "debug", False)) or debug
         console = Console(no_color=bool(getattr(ns, "no_color", False)), debug=debug)
         _configure_logging(debug)
         options: dict[str, Any] = {k: v for k, v in vars(ns).items() if k not in _GLOBAL_DESTS}
@@ -360,7 +419,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         return EXIT_ERROR
-    except Exception as exc:  # a bug: still one sentence, the traceback only with --debug
+    except Exception as exc:  # noqa: BLE001 - a bug: still one sentence, the traceback only with --debug
         if debug:
             import traceback
 

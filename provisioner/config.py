@@ -1,4 +1,4 @@
-"""Settings from the environment (SPEC.md §4), and the sandbox precedence rule."""
+"""Settings from the environment (AEP_*), and the sandbox precedence rule."""
 
 from __future__ import annotations
 
@@ -65,5 +65,5 @@ def _url(env: Mapping[str, str], name: str, default: str) -> str:
 
 
 def resolve_sandbox(cli: str | None, manifest: str | None, settings_default: str) -> str:
-    """--sandbox > manifest `sandbox:` > AEP_SANDBOX > prod (SPEC.md §4)."""
+    """--sandbox > manifest `sandbox:` > AEP_SANDBOX > prod."""
     return cli or manifest or settings_default

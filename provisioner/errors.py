@@ -1,7 +1,7 @@
 """The project's error root; the CLI turns every ProvisionerError into one sentence and exit 1.
 
     ProvisionerError              expected failure: one sentence for the user, exit 1
-    ├── UsageError                bad command line (also exit 1, as SPEC.md §3 asks)
+    ├── UsageError                bad command line (also exit 1, like every error)
     ├── ConfigError               missing or bad AEP_* settings, credentials
     ├── ManifestError             every problem of every manifest file, with file:line:column
     ├── StateError                state file unreadable, failing its checks, or newer than us

@@ -32,7 +32,7 @@ class Runtime:
 
 class ListingAhead:
     """The remote listing, fetched in a background thread while the command reads its manifests
-    and state (issue #7): at thousands of connections both take about a second, and the
+    and state: at thousands of connections both take about a second, and the
     listing is almost all waiting on the network."""
 
     def __init__(self, settings: Settings, sandboxes: frozenset[str]) -> None:
@@ -135,7 +135,7 @@ def _client(settings: Settings, pool_size: int) -> Any:
     from provisioner.client import FlowServiceClient
     from provisioner.http.pacing import AdaptivePacer
 
-    # One pacer for every lane: after a 429 they slow down together (issue #7).
+    # One pacer for every lane: after a 429 they slow down together.
     return FlowServiceClient(settings, pool_size=max(16, pool_size), pacer=AdaptivePacer())
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from provisioner.cli import main
+from tests.aep import child_env
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -94,16 +95,34 @@ def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
 
 
 @pytest.fixture
-def cli_process() -> Callable[..., subprocess.CompletedProcess[str]]:
-    """Run the CLI as a real subprocess (for exit codes, signals, terminals)."""
+def run_cli() -> Callable[..., subprocess.CompletedProcess[str]]:
+    """`python -m provisioner ARGV` of this checkout as a real subprocess, run to completion.
 
-    def run(*argv: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
-        kwargs.setdefault("capture_output", True)
-        kwargs.setdefault("text", True)
-        kwargs.setdefault("timeout", 120)
-        env = dict(kwargs.pop("env", None) or os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-        kwargs["env"] = env
-        return subprocess.run([sys.executable, "-m", "provisioner", *argv], **kwargs)
+    run_cli("plan", "m.yaml", cwd=tmp_path, env=...) -> CompletedProcess (stdout, stderr as text).
+    `env` defaults to this process's environment; either way the checkout is put on PYTHONPATH.
+    stdin is /dev/null unless `input=` or `stdin=` is given; output is captured unless
+    `stdout=`/`stderr=` is given.
+    """
+
+    def run(
+        *argv: str,
+        cwd: Path | str | None = None,
+        env: dict[str, str] | None = None,
+        timeout: float = 120,
+        **kwargs: Any,
+    ) -> subprocess.CompletedProcess[str]:
+        if "input" not in kwargs:
+            kwargs.setdefault("stdin", subprocess.DEVNULL)
+        if "stdout" not in kwargs and "stderr" not in kwargs:
+            kwargs["capture_output"] = True
+        return subprocess.run(
+            [sys.executable, "-m", "provisioner", *argv],
+            cwd=cwd,
+            env=child_env(env),
+            text=True,
+            timeout=timeout,
+            check=False,
+            **kwargs,
+        )
 
     return run

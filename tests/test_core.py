@@ -113,9 +113,10 @@ def test_two_remote_connections_with_the_declared_name_is_an_error(env: Any, cli
     assert "Traceback" not in r.err
 
 
-def test_apply_without_terminal_needs_auto_approve(env: Any, tmp_path: Path, cli_process: Any) -> None:
+@pytest.mark.slow
+def test_apply_without_terminal_needs_auto_approve(env: Any, tmp_path: Path, run_cli: Any) -> None:
     three(tmp_path)
-    p = cli_process("apply", "manifests", stdin=subprocess.DEVNULL, cwd=tmp_path, env=dict(os.environ))
+    p = run_cli("apply", "manifests", stdin=subprocess.DEVNULL, cwd=tmp_path, env=dict(os.environ))
     assert p.returncode == 1
     assert "--auto-approve" in p.stderr
     assert RawApi(env.url).list() == []
@@ -127,11 +128,13 @@ def hold_lock(tmp_path: Path, seconds: float) -> subprocess.Popen[str]:
         [
             sys.executable,
             "-c",
-            "import time\n"
-            "from provisioner.state import StateStore\n"
-            "with StateStore('provisioner.state.json').lock('apply', 0):\n"
-            "    print('held', flush=True)\n"
-            f"    time.sleep({seconds})\n",
+            (
+                "import time\n"
+                "from provisioner.state import StateStore\n"
+                "with StateStore('provisioner.state.json').lock('apply', 0):\n"
+                "    print('held', flush=True)\n"
+                f"    time.sleep({seconds})\n"
+            ),
         ],
         cwd=tmp_path,
         stdout=subprocess.PIPE,
@@ -157,6 +160,7 @@ def test_held_lock_refuses_a_second_run_naming_the_holder(env: Any, tmp_path: Pa
         holder.wait()
 
 
+@pytest.mark.slow
 def test_lock_timeout_waits_for_the_holder(env: Any, tmp_path: Path, cli: Any) -> None:
     three(tmp_path)
     holder = hold_lock(tmp_path, 1.5)
@@ -168,17 +172,18 @@ def test_lock_timeout_waits_for_the_holder(env: Any, tmp_path: Path, cli: Any) -
         holder.wait(timeout=30)
 
 
-def test_secrets_never_appear_anywhere(env: Any, tmp_path: Path, cli_process: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.slow
+def test_secrets_never_appear_anywhere(env: Any, tmp_path: Path, run_cli: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     three(tmp_path)
     environ = dict(os.environ)
     runs = [
-        cli_process("--debug", "plan", "manifests", cwd=tmp_path, env=environ),
-        cli_process("--debug", "apply", "manifests", "--auto-approve", cwd=tmp_path, env=environ),
-        cli_process("--debug", "plan", "manifests", cwd=tmp_path, env=environ),
+        run_cli("--debug", "plan", "manifests", cwd=tmp_path, env=environ),
+        run_cli("--debug", "apply", "manifests", "--auto-approve", cwd=tmp_path, env=environ),
+        run_cli("--debug", "plan", "manifests", cwd=tmp_path, env=environ),
     ]
     # rotate the secret: the update must not show either value
     environ["TEST_S3_SECRET"] = SECRET + "-rotated"
-    runs.append(cli_process("--debug", "apply", "manifests", "--auto-approve", cwd=tmp_path, env=environ))
+    runs.append(run_cli("--debug", "apply", "manifests", "--auto-approve", cwd=tmp_path, env=environ))
     for p in runs:
         assert p.returncode == 0, p.stderr
         for text in (p.stdout, p.stderr):

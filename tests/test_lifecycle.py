@@ -367,6 +367,7 @@ def _on_terminal(argv: list[str], answer: str, cwd: Path) -> tuple[int, str]:
     return code, screen.decode(errors="replace")
 
 
+@pytest.mark.slow
 def test_apply_asks_on_a_terminal(env: Any, tmp_path: Path) -> None:
     manifest(tmp_path, alpha=s3("Alpha"))
     code, screen = _on_terminal(["apply", "m.yaml"], "no", tmp_path)

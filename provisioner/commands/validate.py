@@ -9,10 +9,11 @@ from provisioner.config import DEFAULT_SANDBOX
 from provisioner.console import Console
 
 
-def run(*, console: Console, paths: Sequence[str]) -> int:
+def run(*, console: Console, paths: Sequence[str], quiet: bool = False) -> int:
     """Exit 0 when every manifest is valid; problems raise ManifestError (the CLI prints them).
 
     Works with no credentials and no secrets: an unset ${env:NAME} is only a warning here.
+    With `quiet`, only errors are printed: no warnings and no success line.
     """
     from provisioner import manifest
 
@@ -24,8 +25,11 @@ def run(*, console: Console, paths: Sequence[str]) -> int:
             resolve_env=False,
         )
     except manifest.InvalidManifests as exc:
-        _warn(console, exc.warnings)
+        if not quiet:
+            _warn(console, exc.warnings)
         raise
+    if quiet:
+        return 0
     _warn(console, loaded.warnings)
     n, files = len(loaded.resources), len(loaded.files)
     console.out(

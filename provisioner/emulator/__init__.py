@@ -1,4 +1,4 @@
-"""A local Flow Service + IMS emulator (SPEC.md §9); imports nothing from the rest of provisioner."""
+"""A local Flow Service + IMS emulator (docs/emulator.md); imports nothing from the rest of provisioner."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ from typing import Any
 
 FLOW_TYPE = "https://ns.adobe.com/aep/errors/FLOW-"
 
-# Titles of Adobe's Flow Service error catalog (reference §2.4); codes not in it are marked.
+# Titles of Adobe's Flow Service error catalog (developer.adobe.com, Flow Service API troubleshooting); codes not in it are marked.
 _TITLES = {
     "1000-400": "Bad request",
     "1003-404": "Resource not found",
@@ -58,7 +58,7 @@ class HttpError(Exception):
 
 
 def flow(code: str, message: str, **report: Any) -> HttpError:
-    """Flow Service's error body (reference §2.3); the status is the code's last three digits."""
+    """Flow Service's error body; the status is the code's last three digits."""
     status = int(code.rsplit("-", 1)[1])
     body = {
         "type": FLOW_TYPE + code,

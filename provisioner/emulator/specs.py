@@ -10,7 +10,7 @@ from provisioner.emulator import errors
 S3_SPEC_ID = "ecadc60c-7455-4d87-84dc-2a0e293d997b"
 _DRAFT7 = "http://json-schema.org/draft-07/schema#"
 
-# Adobe publishes the S3 source params only as a prose table (reference §4); the JSON below is
+# Adobe publishes the S3 source params only as a prose table (experienceleague.adobe.com); the JSON below is
 # written from it. Secret params carry `format: password`, Adobe's convention for secrets.
 _S3: dict[str, Any] = {
     "id": S3_SPEC_ID,
@@ -62,7 +62,7 @@ _S3: dict[str, Any] = {
 }
 
 # A second source, so that a connection of another type exists to be refused (e.g. by import).
-# Its id and params are those of Adobe's Salesforce example in update.md (reference §3.3).
+# Its id and params are those of Adobe's Salesforce example in Adobe's 'update connections' tutorial.
 SALESFORCE_SPEC_ID = "cfc0fee1-7dc0-40ef-b73e-d8b134c436f5"
 _SALESFORCE: dict[str, Any] = {
     "id": SALESFORCE_SPEC_ID,

@@ -40,7 +40,7 @@ class TokenSource(Protocol):
 
 
 class Pacer(Protocol):
-    """A shared rate limiter (issue #7): `acquire()` blocks until one more request may go.
+    """A shared rate limiter: `acquire()` blocks until one more request may go.
 
     A pacer that also has `observe(status, retry_after)` is told every Flow Service answer
     (provisioner.http.pacing.AdaptivePacer learns the service's rate from its 429s).
@@ -63,7 +63,8 @@ class CountingSession(requests.Session):
     ) -> Any:
         """requests re-reads the proxy and CA-bundle variables (a scan of os.environ) on every
         request; they do not change during a run, so the answer is kept per scheme and host."""
-        parts = urlsplit(url.decode() if isinstance(url, bytes) else url or "")
+        text = url.decode() if isinstance(url, bytes) else url or ""
+        parts = urlsplit(text)
         key = (
             parts.scheme,
             parts.netloc,
@@ -74,7 +75,7 @@ class CountingSession(requests.Session):
         )
         merged = self._environment.get(key)
         if merged is None:
-            merged = super().merge_environment_settings(url, proxies, stream, verify, cert)
+            merged = super().merge_environment_settings(text, proxies, stream, verify, cert)
             self._environment[key] = merged
         return {**merged, "proxies": dict(merged["proxies"])}
 

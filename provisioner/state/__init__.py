@@ -1,4 +1,4 @@
-"""The state file (SPEC.md §5): records, fingerprints, atomic store, journal and lock.
+"""The state file (docs/reference.md): records, fingerprints, atomic store, journal and lock.
 
     from provisioner.state import State, StateEntry, StateStore, fingerprint
 

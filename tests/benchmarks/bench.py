@@ -1,4 +1,4 @@
-"""The performance benchmark of SPEC.md §10: provisioner against the round-trip bound and a naive client.
+"""The performance benchmark (docs/performance.md): provisioner against the round-trip bound and a naive client.
 
     python tests/benchmarks/bench.py            # N = 10, 100, 1000, 5000 (about 6 minutes)
     python tests/benchmarks/bench.py --quick    # N = 10, 100, 1000 (about 1 minute)
@@ -8,7 +8,7 @@ emulator plus a request counter, --latency-ms 20), the real CLI (`python -m prov
 pointing at the emulator) and the naive client (tests/benchmarks/naive.py). Requests are counted
 by the emulator, so retries and token exchanges are included whoever sends them.
 
-Bounds (SPEC §10, page size 100): plan = (1 token + ceil(N/100) listing calls) x latency;
+Bounds (page size 100): plan = (1 token + ceil(N/100) listing calls) x latency;
 apply = ceil(N/parallelism) x latency. Target: wall <= 1.5 x bound + 0.5 s.
 """
 
@@ -274,7 +274,7 @@ def table(rows: list[Row]) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description="SPEC.md §10 benchmark (see the module docstring)")
+    p = argparse.ArgumentParser(description="provisioner's performance benchmark (see the module docstring)")
     p.add_argument("--quick", action="store_true", help="N up to 1000 only")
     p.add_argument("--sizes", help="comma-separated N (default 10,100,1000,5000)")
     p.add_argument("--latency-ms", type=float, default=20.0)

@@ -41,6 +41,7 @@ def test_ten_threads_share_one_token_exchange(emulator, make_client):
     assert len(list(client.list_connections("prod"))) == 10
 
 
+@pytest.mark.slow
 def test_a_short_lived_token_is_renewed_before_it_expires(emulator_factory, make_client):
     emu = emulator_factory(token_ttl=2)
     client = make_client(emu.url)

@@ -27,6 +27,7 @@ def filled(emulator_factory, make_client):
     return emu, ids
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("page_size", [100, 500, 7])
 def test_every_page_is_read(filled, make_client, page_size):
     emu, ids = filled
@@ -37,6 +38,7 @@ def test_every_page_is_read(filled, make_client, page_size):
     assert client.requests_sent == 1 + pages
 
 
+@pytest.mark.slow
 def test_the_listing_is_lazy(filled, make_client):
     emu, _ = filled
     client = make_client(emu.url)

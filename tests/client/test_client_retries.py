@@ -10,6 +10,7 @@ from client_helpers import Sleeps, s3_body
 from provisioner.errors import TransientError, UncertainWriteError
 
 
+@pytest.mark.slow
 def test_rate_limit_429_waits_retry_after_and_nothing_fails(emulator_factory, make_client):
     emu = emulator_factory(rate_limit=10)
     sleeps = Sleeps(real=True)
@@ -22,6 +23,7 @@ def test_rate_limit_429_waits_retry_after_and_nothing_fails(emulator_factory, ma
     assert client.requests_sent == 1 + 25 + len(sleeps)
 
 
+@pytest.mark.slow
 def test_rate_limit_with_parallel_lanes_each_waiting_for_itself(emulator_factory, make_client):
     emu = emulator_factory(rate_limit=20)
     sleeps = Sleeps(real=True)
@@ -34,6 +36,7 @@ def test_rate_limit_with_parallel_lanes_each_waiting_for_itself(emulator_factory
     assert len(list(client.list_connections("prod"))) == 60  # and none was created twice
 
 
+@pytest.mark.slow
 def test_retry_after_is_capped(emulator_factory, make_client):
     emu = emulator_factory(rate_limit=2)
     sleeps = Sleeps(real=True)

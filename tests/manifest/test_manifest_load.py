@@ -331,7 +331,7 @@ def test_utf8_bom_is_accepted(write: Write) -> None:
     assert [r.address for r in load("a.yaml").resources] == ["catalog"]
 
 
-def test_validate_does_not_need_jsonschema_for_help(cli_process: Callable[..., object]) -> None:
+def test_validate_does_not_need_jsonschema_for_help(run_cli: Callable[..., object]) -> None:
     """`provisioner --help` stays light: the manifest machinery is imported only by commands."""
     import subprocess
     import sys

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,19 +18,6 @@ def subprocess_env(**extra: str) -> dict[str, str]:
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)
     env.update(extra)
     return env
-
-
-@pytest.fixture
-def run_cli() -> Callable[..., subprocess.CompletedProcess[str]]:
-    """`provisioner ARGS` as a real subprocess of this checkout, in the current directory."""
-
-    def run(*argv: str, env: dict[str, str] | None = None, **kwargs: Any) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "provisioner", *argv],
-            capture_output=True, text=True, timeout=120, env=env or subprocess_env(), **kwargs,
-        )
-
-    return run
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import site
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +15,7 @@ import yaml
 
 from provisioner.render.markdown import MARKER
 from tests.aep import RawApi
-from tests.pipeline.conftest import REPO, subprocess_env
+from tests.pipeline.conftest import REPO
 
 WORKFLOW = REPO / "examples" / "ci" / "provisioner.yml"
 
@@ -47,23 +48,35 @@ def test_triggers_and_jobs() -> None:
     assert step("apply", "Commit the state")["if"].startswith("always()")
 
 
+def test_it_installs_aep_provisioner_from_a_git_repository_pinned_to_a_ref() -> None:
+    from packaging.requirements import Requirement
+
+    req = Requirement(workflow()["env"]["PROVISIONER"])
+    assert req.name == "aep-provisioner"  # not `provisioner`: that name is someone else's
+    assert req.url is not None and req.url.startswith("git+https://")
+    assert "@" in req.url.removeprefix("git+https://"), "pin the install to a tag or commit"
+    for job in ("plan", "apply"):
+        assert step(job, "Install provisioner")["run"] == 'python -m pip install "$PROVISIONER"'
+
+
 def test_every_script_is_valid_bash() -> None:
     for job in workflow()["jobs"].values():
         for s in job["steps"]:
             if "run" in s:
-                r = subprocess.run(["bash", "-n"], input=s["run"], capture_output=True, text=True)
+                r = subprocess.run(["bash", "-n"], input=s["run"], capture_output=True, text=True, check=False)
                 assert r.returncode == 0, (s.get("name"), r.stderr)
 
 
 def sh(script: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     # What GitHub runs for `run:` on Linux when no shell is given.
-    return subprocess.run(["bash", "-e", "-c", script], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+    return subprocess.run(["bash", "-e", "-c", script], cwd=cwd, env=env, capture_output=True, text=True, timeout=300, check=False)
 
 
 def git(cwd: Path, *args: str) -> str:
     return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 def test_plan_apply_and_commit_steps_run(aep_env: Any, tmp_path: Path) -> None:
     # A repository like the one the workflow is meant for: connections/ and a remote to push to.
@@ -79,14 +92,16 @@ def test_plan_apply_and_commit_steps_run(aep_env: Any, tmp_path: Path) -> None:
     git(repo, "remote", "add", "origin", str(origin))
     git(repo, "push", "--quiet", "-u", "origin", "main")
 
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    shim = bin_dir / "provisioner"
-    shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m provisioner "$@"\n')
-    shim.chmod(0o755)
+    # The runner's Python: a fresh venv first on PATH, as actions/setup-python gives. It sees this
+    # interpreter's packages (through a .pth), so installing needs no download.
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    purelib = next((venv / "lib").glob("python*/site-packages"))
+    (purelib / "_host_packages.pth").write_text("\n".join(site.getsitepackages()) + "\n")
     outputs, summary = tmp_path / "github_output", tmp_path / "step_summary"
-    env = subprocess_env(
-        PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    env.update(
+        PATH=f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}",
         MANIFESTS=workflow()["env"]["MANIFESTS"],
         GITHUB_OUTPUT=str(outputs),
         GITHUB_STEP_SUMMARY=str(summary),
@@ -94,6 +109,12 @@ def test_plan_apply_and_commit_steps_run(aep_env: Any, tmp_path: Path) -> None:
         HOME=str(tmp_path),
         GIT_CONFIG_NOSYSTEM="1",
     )
+    # The Install step as written, with this checkout standing in for the git URL.
+    env["PROVISIONER"] = f"aep-provisioner @ {REPO.as_uri()}"
+    r = sh(step("plan", "Install provisioner")["run"], repo, env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert shutil.which("provisioner", path=env["PATH"]) == str(venv / "bin" / "provisioner")
+
     for name in ("MARKETING", "FINANCE"):
         env[f"EXAMPLE_{name}_S3_ACCESS_KEY"] = f"AKIA{name}EXAMPLE"
         env[f"EXAMPLE_{name}_S3_SECRET_KEY"] = f"{name.lower()}-example-secret"

@@ -5,11 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from provisioner.render import markdown
 from tests.aep import s3, write_manifest
 from tests.pipeline.conftest import SECRET, subprocess_env
 
 
+@pytest.mark.slow
 def test_detailed_exitcode_0_1_2(env: Any, run_cli: Any, tmp_path: Path) -> None:
     write_manifest(tmp_path / "m.yaml", {"alpha": s3("Alpha")})
     r = run_cli("plan", "m.yaml", "--detailed-exitcode")
@@ -58,6 +61,7 @@ def test_markdown_without_step_summary_writes_no_file(env: Any, run_cli: Any, tm
     assert sorted(p.name for p in tmp_path.iterdir() if p.name != ".provisioner") == before
 
 
+@pytest.mark.slow
 def test_unwritable_step_summary_is_a_warning(env: Any, run_cli: Any, tmp_path: Path) -> None:
     write_manifest(tmp_path / "m.yaml", {"alpha": s3("Alpha")})
     r = run_cli("plan", "m.yaml", "--markdown", env=subprocess_env(GITHUB_STEP_SUMMARY=str(tmp_path / "no" / "dir")))

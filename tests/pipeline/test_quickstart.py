@@ -47,6 +47,7 @@ def _ignore(directory: str, names: list[str]) -> set[str]:
     return {n for n in names if n in skip or n.startswith("provisioner.state.json") or n.endswith(".egg-info")}
 
 
+@pytest.mark.slow
 @pytest.mark.install
 def test_quickstart_runs_as_written(tmp_path: Path) -> None:
     script = quickstart_script((REPO / "README.md").read_text(encoding="utf-8"))
@@ -67,6 +68,6 @@ def test_quickstart_runs_as_written(tmp_path: Path) -> None:
     )
     r = subprocess.run(
         ["bash", "-e", "-x", "-c", script], cwd=work, env=env, capture_output=True, text=True,
-        timeout=600, stdin=subprocess.DEVNULL,
+        timeout=600, stdin=subprocess.DEVNULL, check=False,
     )
     assert r.returncode == 0, f"the README quickstart failed:\n{script}\n--- output ---\n{r.stdout}\n{r.stderr}"

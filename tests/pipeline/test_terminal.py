@@ -89,6 +89,7 @@ def _commands() -> list[list[str]]:
     return names + [["state", sub] for sub in ("list", "show", "rm")]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", _commands(), ids=" ".join)
 def test_help_on_every_command(run_cli: Any, command: list[str]) -> None:
     r = run_cli(*command, "--help")
@@ -121,6 +122,7 @@ def test_every_command_and_option_is_described() -> None:
                 assert action.help, f"{name} {action.option_strings[0]} has no help text"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "argv, fragment",
     [
@@ -141,6 +143,7 @@ def test_usage_errors_exit_1(run_cli: Any, argv: list[str], fragment: str) -> No
     assert r.stdout == ""
 
 
+@pytest.mark.slow
 def test_plan_is_coloured_on_a_terminal_only(tty_env: dict[str, str], tmp_path: Path, run_cli: Any) -> None:
     from tests.aep import s3, write_manifest
 

@@ -60,22 +60,3 @@ def spawn_cli() -> Iterator[Callable[..., subprocess.Popen[str]]]:
         proc.communicate(timeout=30)
 
 
-@pytest.fixture
-def run_cli() -> Callable[..., subprocess.CompletedProcess[str]]:
-    """Run `python -m provisioner ARGV` (this checkout) to completion."""
-
-    def run(
-        *argv: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 120
-    ) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "provisioner", *argv],
-            cwd=cwd,
-            env=child_env(env),
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-
-    return run

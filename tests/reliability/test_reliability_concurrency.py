@@ -8,6 +8,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.aep import RawApi, s3, write_manifest
 from tests.reliability.helpers import figure
 
@@ -27,6 +29,7 @@ def finish(procs: list[Any]) -> list[tuple[int, str, str]]:
     return results
 
 
+@pytest.mark.slow
 def test_four_applies_at_once_one_proceeds_the_others_name_the_holder(
     emulator_factory: Any, env_for: Any, spawn_cli: Any, tmp_path: Path
 ) -> None:
@@ -53,6 +56,7 @@ def test_four_applies_at_once_one_proceeds_the_others_name_the_holder(
     figure("concurrency-refused", applies=4, proceeded=1, refused_naming_holder=len(losers))
 
 
+@pytest.mark.slow
 def test_four_applies_with_lock_timeout_wait_then_find_nothing_to_do(
     emulator_factory: Any, env_for: Any, spawn_cli: Any, tmp_path: Path
 ) -> None:
@@ -81,6 +85,7 @@ def test_four_applies_with_lock_timeout_wait_then_find_nothing_to_do(
     )
 
 
+@pytest.mark.slow
 def test_a_lock_left_by_a_killed_apply_is_stale_and_force_unlock_clears_it(
     emulator_factory: Any, env_for: Any, spawn_cli: Any, run_cli: Any, tmp_path: Path
 ) -> None:
@@ -118,10 +123,12 @@ def test_a_lock_left_by_a_killed_apply_is_stale_and_force_unlock_clears_it(
     assert run_cli("plan", "m.yaml", "--detailed-exitcode", cwd=tmp_path).returncode == 0
 
 
+@pytest.mark.slow
 def test_every_state_writer_is_refused_while_an_apply_holds_the_lock(
     emulator_factory: Any, env_for: Any, spawn_cli: Any, run_cli: Any, tmp_path: Path
 ) -> None:
-    emu = env_for(emulator_factory(latency_ms=200))  # the holder runs > 4 s
+    # The holder runs > 12 s: room for five CLI start-ups even on a loaded 2-core machine.
+    emu = env_for(emulator_factory(latency_ms=600))
     write_manifest(tmp_path / "m.yaml", {f"c{i:02d}": s3(f"Writers {i:02d}") for i in range(N)})
     assert (
         run_cli("apply", "m.yaml", "--auto-approve", "--parallelism", "8", cwd=tmp_path).returncode
@@ -145,6 +152,7 @@ def test_every_state_writer_is_refused_while_an_apply_holds_the_lock(
         ("destroy", "m.yaml", "--auto-approve"),
         ("state", "rm", "c00"),
     ):
+        assert holder.poll() is None, "the holding apply ended before every writer was tried"
         r = run_cli(*argv, cwd=tmp_path)
         assert r.returncode == 1, (argv, r.stdout, r.stderr)
         assert f"is locked by 'apply' (pid {holder.pid} on host " in r.stderr, (argv, r.stderr)

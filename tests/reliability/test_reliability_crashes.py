@@ -21,6 +21,7 @@ N = 40  # connections per round
 SEED = 20261127
 
 
+@pytest.mark.slow
 def test_apply_killed_at_random_moments_converges_on_rerun(
     emulator_factory: Any, env_for: Any, counted: Any, spawn_cli: Any, run_cli: Any, tmp_path: Path
 ) -> None:
@@ -108,6 +109,7 @@ def test_apply_killed_at_random_moments_converges_on_rerun(
     )
 
 
+@pytest.mark.slow
 def test_updates_and_deletes_killed_at_random_moments_converge(
     emulator_factory: Any,
     env_for: Any,
@@ -167,6 +169,7 @@ def test_updates_and_deletes_killed_at_random_moments_converge(
     )
 
 
+@pytest.mark.slow
 def test_destroy_killed_at_random_moments_converges(
     emulator_factory: Any, env_for: Any, spawn_cli: Any, run_cli: Any, tmp_path: Path
 ) -> None:
@@ -209,6 +212,7 @@ def test_destroy_killed_at_random_moments_converges(
     figure("crashes-destroy", kills=3, remote_after_each_kill=left, remote_at_end=0)
 
 
+@pytest.mark.slow
 def test_apply_cancelled_with_sigterm_unwinds_and_converges(
     emulator_factory: Any, env_for: Any, spawn_cli: Any, run_cli: Any, tmp_path: Path
 ) -> None:

@@ -44,6 +44,7 @@ def tally() -> Any:
     log.setLevel(level)
 
 
+@pytest.mark.slow
 def test_500_creates_under_injected_faults_and_a_rate_limit(
     emulator_factory: Any, env_for: Any, counted: Any, cli: Any, tally: Any, tmp_path: Path
 ) -> None:
@@ -106,13 +107,14 @@ def _apply_at_most_twice(cli: Any, *extra: str) -> list[int]:
     for _ in range(2):
         r = cli("apply", "m.yaml", "--auto-approve", *extra)
         codes.append(r.code)
-        assert "Traceback" not in r.err and "internal error" not in r.err, r.err
+        assert "Traceback" not in r.err and "internal error (" not in r.err, r.err
         if r.code == 0:
             return codes
         assert r.code == 1 and "Run apply again" in r.err, r.err
     raise AssertionError(f"still failing after a second apply: {r.err[-3000:]}")
 
 
+@pytest.mark.slow
 def test_updates_rotations_and_deletes_under_heavier_faults(
     emulator_factory: Any,
     env_for: Any,

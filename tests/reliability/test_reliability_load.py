@@ -114,6 +114,7 @@ def run_lane(url: str, number: int, lane: Lane, start: threading.Barrier) -> Non
     session.close()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("storage", ["memory", "sqlite file"])
 def test_sixteen_threads_of_mixed_requests_lose_no_write(
     storage: str, emulator_factory: Any, counted: Any, tmp_path: Path

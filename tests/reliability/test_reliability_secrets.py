@@ -30,6 +30,7 @@ def _scan(texts: dict[str, str | bytes], sentinels: list[str]) -> list[str]:
     return leaks
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("credential", ["client-secret", "access-token"])
 def test_sentinel_secrets_never_leak_from_any_command(
     credential: str, emulator_factory: Any, run_cli: Any, spawn_cli: Any, tmp_path: Path

@@ -55,6 +55,7 @@ CORRUPTIONS: dict[str, tuple[Callable[[bytes], bytes], str]] = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("corruption", list(CORRUPTIONS))
 def test_a_damaged_state_is_refused_by_every_writer_and_nothing_moves(
     corruption: str, emulator_factory: Any, env_for: Any, cli: Any, tmp_path: Path

@@ -7,12 +7,15 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.aep import RawApi, s3, write_manifest
 from tests.reliability.helpers import figure
 
 N = 200
 
 
+@pytest.mark.slow
 def test_a_long_apply_outlives_many_two_second_tokens(
     emulator_factory: Any, env_for: Any, counted: Any, cli: Any, tmp_path: Path
 ) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -36,16 +35,3 @@ def spawn() -> Any:
                 stream.close()
 
 
-@pytest.fixture
-def run_cli_process() -> Callable[..., subprocess.CompletedProcess[str]]:
-    """The CLI as a real subprocess, importable from the temp directory the test runs in."""
-
-    def run(*argv: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
-        kwargs.setdefault("capture_output", True)
-        kwargs.setdefault("text", True)
-        kwargs.setdefault("timeout", 120)
-        return subprocess.run(
-            [sys.executable, "-m", "provisioner", *argv], check=False, env=python_env(), **kwargs
-        )
-
-    return run

@@ -74,6 +74,7 @@ def run_child_and_kill(spawn: Any, after: int, limit: int = 1_000_000) -> int:
     return reported
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("existing", [False, True], ids=["first-apply", "existing-state"])
 @pytest.mark.parametrize("after", [1, 40, 700])
 def test_a_sigkilled_writer_loses_nothing_it_reported(
@@ -107,6 +108,7 @@ def test_a_sigkilled_writer_loses_nothing_it_reported(
     assert len({e.id for e in final}) == len(final)
 
 
+@pytest.mark.slow
 def test_a_writer_killed_while_compacting_loses_nothing(spawn: Any) -> None:
     reported = run_child_and_kill(spawn, after=10**9, limit=3000)
     assert reported == 3000

@@ -94,6 +94,7 @@ def test_the_lock_file_names_pid_host_command_and_start() -> None:
     assert not LOCK.exists()
 
 
+@pytest.mark.slow
 def test_four_processes_racing_for_the_lock_let_exactly_one_in(spawn: Any) -> None:
     procs = [spawn(HOLDER, str(STATE), f"apply-{n}", "0") for n in range(4)]
     first = {proc.pid: read_line(proc) for proc in procs}
