@@ -76,6 +76,9 @@ class Kind:
     order: int = 0  # rank of its section in plans and schema (dependencies first)
     read_after_create: bool = False  # read the item back after a create, for its attributes
     auth_specs: Mapping[str, AuthSpec] = {}  # base connections: the connection spec's auth specs
+    update_by: str = "patch"  # "patch": JSON Patch with If-Match; "put": the whole new version
+    # A path whose change is an action, not a patch: {path: {value: op}} (a flow's state).
+    actions: Mapping[doc.Path, Mapping[str, str]] = {}
 
     # -- the manifest side -----------------------------------------------------------------
 
@@ -92,7 +95,22 @@ class Kind:
         already Ref leaves at their manifest keys)."""
         raise NotImplementedError
 
+    def derived(
+        self, address: str, entry: Mapping[str, Any]
+    ) -> list[tuple[str, str, dict[str, Any]]]:
+        """The resources one manifest entry declares: (address, kind name, desired document).
+        Most entries declare one; a dataflow also declares its mapping set."""
+        return [(address, self.name, self.desired(entry))]
+
     # -- the API side ----------------------------------------------------------------------
+
+    def attributes_of(self, document: Mapping[str, Any]) -> dict[str, Any]:
+        """Attributes others may reference that follow from the document itself."""
+        return {}
+
+    def after_create(self, document: Mapping[str, Any]) -> list[str]:
+        """Actions to run right after a create (e.g. disable a flow declared disabled)."""
+        return []
 
     def read(self, item: Mapping[str, Any], sandbox: str) -> Remote:
         """The Remote of one item of the service's answer."""
@@ -143,7 +161,7 @@ class Registry:
         ranked = sorted(self.kinds.values(), key=lambda k: (k.order, k.name))
         out: list[str] = []
         for kind in ranked:
-            if kind.section not in out:
+            if kind.section and kind.section not in out:
                 out.append(kind.section)
         return out
 
@@ -164,7 +182,7 @@ class Registry:
 
 
 # The kind modules, dependencies first.
-_MODULES = ("amazon_s3",)
+_MODULES = ("amazon_s3", "dataset", "amazon_s3_source", "data_lake", "mapping", "dataflow")
 
 _REGISTRY: Registry | None = None
 

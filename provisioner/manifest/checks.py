@@ -173,11 +173,11 @@ class _FileCheck:
             return self.text(path, node)
         return node
 
-    def entry(self, section: str, address: str, node: MDict, sandbox: str | None) -> Declared | None:
+    def entry(self, section: str, address: str, node: MDict, sandbox: str | None) -> list[Declared]:
         base: Path = (section, address)
         kind = kinds.all_kinds().of_entry(section, node)
         if kind is None:
-            return None
+            return []
         resolved: dict[str, Any] = {}
         refs: list[tuple[str, str, Location]] = []
         ref_locations: dict[tuple[str | int, ...], Location] = {}
@@ -193,24 +193,27 @@ class _FileCheck:
             else:
                 resolved[key] = self.resolve(kind, node, base, value, (key,))
         try:
-            document = kind.desired(resolved)
-        except (KeyError, TypeError, ValueError, AttributeError):
-            return None  # the schema check has reported what is wrong
-        if any(v is None for _p, v in leaves_with_none(document)):
-            return None
+            declared = kind.derived(address, resolved)
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+            return []  # the schema check has reported what is wrong
+        if any(leaves_with_none(document) for _a, _k, document in declared):
+            return []
         protect = node.get("protect", False)
         key_pos = spot_of(self.root, base)[0]
-        return Declared(
-            address=address,
-            section=section,
-            kind=kind.name,
-            document=document,
-            protect=protect is True,
-            location=Location(self.file, key_pos[0], key_pos[1]),
-            sandbox=sandbox,
-            ref_locations=ref_locations,
-            references=tuple(refs),
-        )
+        return [
+            Declared(
+                address=name,
+                section=section,
+                kind=kind_name,
+                document=document,
+                protect=protect is True,
+                location=Location(self.file, key_pos[0], key_pos[1]),
+                sandbox=sandbox,
+                ref_locations=ref_locations if name == address else {},
+                references=tuple(refs) if name == address else (),
+            )
+            for name, kind_name, document in declared
+        ]
 
     def run(self) -> Checked:
         for where, path, sentence in schema_check.check(self.root):
@@ -227,9 +230,9 @@ class _FileCheck:
                     (section, address, Location(self.file, key_pos[0], key_pos[1]))
                 )
                 if isinstance(node, MDict):
-                    declared = self.entry(section, address, node, self.result.sandbox)
-                    if declared is not None:
-                        self.result.declared.append(declared)
+                    self.result.declared.extend(
+                        self.entry(section, address, node, self.result.sandbox)
+                    )
         return self.result
 
 

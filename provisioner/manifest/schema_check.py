@@ -297,6 +297,18 @@ def _on_min_properties(root: MDict, path: Path, error: Any) -> list[Found]:
     return [(where, path, "must not be empty.")]
 
 
+def _on_any_of(root: MDict, path: Path, error: Any) -> list[Found]:
+    if path == () and all("required" in option for option in error.validator_value):
+        sections = [option["required"][0] for option in error.validator_value]
+        others = ", ".join(s for s in sections if s != "connections")
+        sentence = (
+            "is missing; declare the connections under a 'connections:' mapping "
+            f"(or the ingestion chain's {others})."
+        )
+        return [(root.start, ("connections",), sentence)]
+    return _fallback(root, path, error)
+
+
 def _fallback(root: MDict, path: Path, error: Any) -> list[Found]:
     _, where, _ = spot_of(root, path)
     return [
@@ -320,4 +332,5 @@ _HANDLERS: dict[str, Callable[[MDict, Path, Any], list[Found]]] = {
     "pattern": _on_pattern,
     "minLength": _on_min_length,
     "minProperties": _on_min_properties,
+    "anyOf": _on_any_of,
 }

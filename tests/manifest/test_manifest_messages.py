@@ -107,7 +107,7 @@ CASES: dict[str, tuple[str, list[str]]] = {
         [
             (
                 "m.yaml:2:1: colour: unknown key 'colour'; the keys allowed here are connections, "
-                "sandbox, version."
+                "dataflows, datasets, sandbox, sources, targets, version."
             )
         ],
     ),
@@ -360,7 +360,8 @@ CASES: dict[str, tuple[str, list[str]]] = {
         [
             (
                 "m.yaml:1:1: connections: is missing; declare the connections under a "
-                "'connections:' mapping."
+                "'connections:' mapping (or the ingestion chain's datasets, sources, targets, "
+                "dataflows)."
             )
         ],
     ),
@@ -438,7 +439,8 @@ CASES: dict[str, tuple[str, list[str]]] = {
         [
             (
                 "m.yaml:1:1: connections: is missing; declare the connections under a "
-                "'connections:' mapping."
+                "'connections:' mapping (or the ingestion chain's datasets, sources, targets, "
+                "dataflows)."
             ),
             (
                 "m.yaml:2:1: a key must be plain text, not a list or a mapping; write a name "
