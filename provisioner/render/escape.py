@@ -78,10 +78,14 @@ _MD_CHARS = {
     "$": "&#36;",
 }
 _ZWSP = "&#8203;"
-# One pass: the characters above, and what starts a mention (@team), an issue reference (#12)
-# or an autolink (https://, www., mailto:), which gets a zero-width space after it.
+# One pass: the characters above, and what starts a mention (@team), an issue reference (#12),
+# an e-mail autolink or an URL autolink (https://, www., mailto:): a zero-width space after it.
 _MD = re.compile(
-    r"[&<>|`\[\]\\$]|[@#](?=\w)|(?i:\b(?:https?|ftp|mailto|xmpp|www)(?=[:.]))", re.ASCII
+    r"[&<>|`\[\]\\$]"
+    r"|(?<!\w)@(?=\w)|#(?=\w)"  # a mention (after a non-word character), a reference (#1, o/r#1)
+    r"|@(?=[\w.+-]+\.\w)"  # an e-mail address (autolinked): org ids such as 0@AdobeOrg are not
+    r"|(?i:\b(?:https?|ftp|mailto|xmpp|www)(?=[:.]))",
+    re.ASCII,
 )
 
 
