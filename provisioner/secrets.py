@@ -93,6 +93,8 @@ def _char_forms(char: str) -> list[str]:
     utf8 = char.encode("utf-8", "surrogatepass")
     forms.append("".join("%" + _hex(b) for b in utf8))  # URL/percent-encoded, either case
     forms.append("".join("%25" + _hex(b) for b in utf8))  # percent-encoded twice
+    if code >= 0x80:  # UTF-8 read as Latin-1 (a text/plain answer without a charset)
+        forms.append(re.escape(utf8.decode("latin-1")))
     if char == " ":
         forms.append(r"\+")  # form encoding
     if code < 0x10000:
@@ -121,7 +123,7 @@ def _echo_pattern(value: str) -> re.Pattern[str]:
 def mask_echoes(text: str, secrets: Iterable[str]) -> str:
     """`text` with every echo of a secret value masked: raw, JSON-escaped (\\" \\/ \\uXXXX),
     URL/form-encoded (%XX in either case, + for a space, or encoded twice), as a Python repr
-    shows it, or any mix of these character by character."""
+    shows it, its UTF-8 read as Latin-1, or any mix of these character by character."""
     for value in secrets:
         if value and len(value) >= MIN_ECHO:
             text = _echo_pattern(value).sub(MASK, text)

@@ -10,7 +10,7 @@ HOSTILE = [
     "c1 \x9b31m csi \x85 nel",
     "bidi \u202eexe.txt\u202c \u2066iso\u2069 \u200f",
     "zero\u200bwidth \ufeff bom \U000e0041 tag",
-    "line\nForged:   + connection \"evil\" {",
+    'line\nForged:   + connection "evil" {',
     "carriage\roverwrite \u2028 sep",
     "Plan: 0 to add, 0 to change, 0 to destroy.\n",
     "mention @security-team and @org/admins",
@@ -20,5 +20,5 @@ HOSTILE = [
     "backticks `code` ```fence``` ~~~",
     "autolink https://evil.example www.evil.example me@evil.example #12 org/repo#3",
     "math $\\color{red}{x}$ and \\backslash\\",
-    "quote \" and ' and \\\"",
+    'quote " and \' and \\"',
 ]

@@ -76,7 +76,10 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     def run(*argv: str) -> subprocess.CompletedProcess[bytes]:
         return subprocess.run(
             [sys.executable, "-m", "provisioner", *argv],
-            cwd=work, env=child_env(env), capture_output=True, timeout=300,
+            cwd=work,
+            env=child_env(env),
+            capture_output=True,
+            timeout=300,
         )
 
     try:
@@ -90,7 +93,9 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             conn = by_name[f"benign {address}"]
             api.patch(conn["id"], [{"op": "replace", "path": "/description", "value": "edited"}])
             emu._store.update(  # a hostile updatedBy, as the service would report it
-                EMULATOR_ORG_ID, "prod", conn["id"],
+                EMULATOR_ORG_ID,
+                "prod",
+                conn["id"],
                 lambda row, who=HOSTILE[i]: row.replace(updated_by=who),  # type: ignore[misc]
             )
         write_manifest(
@@ -129,7 +134,14 @@ def test_no_forged_lines_and_json_round_trips(outputs: dict[str, Any]) -> None:
     assert not any(line.startswith(("Forged", "overwrite")) for line in text.splitlines())
     _, md, _ = outputs["markdown"]
     outside_fences = re.sub(r"```+diff\n.*?\n```+", "", md, flags=re.S)
-    for raw in ("@security-team", "](", "<img", "https://", "www.evil", "<!-- provisioner-plan -->\n###"):
+    for raw in (
+        "@security-team",
+        "](",
+        "<img",
+        "https://",
+        "www.evil",
+        "<!-- provisioner-plan -->\n###",
+    ):
         assert raw not in outside_fences.replace("<!-- provisioner-plan -->\n###", "", 1)
     rows = [line for line in md.splitlines() if line.startswith("| update")]
     assert len(rows) == len(HOSTILE) and {row.count("|") for row in rows} == {7}
