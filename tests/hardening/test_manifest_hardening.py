@@ -29,7 +29,7 @@ def test_credential_variables_refused_outside_secrets(
     result = cli("validate", "m.yaml")
     assert result.code == 1
     assert f"${{env:{variable}}}, which holds provisioner's own credentials" in result.err
-    assert f"m.yaml:" in result.err and f"connections.a.{field}" in result.err
+    assert "m.yaml:" in result.err and f"connections.a.{field}" in result.err
     assert "tool-credential-value-42" not in result.out + result.err
 
 

@@ -79,6 +79,7 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             cwd=work,
             env=child_env(env),
             capture_output=True,
+            check=False,
             timeout=300,
         )
 
@@ -133,7 +134,7 @@ def test_no_forged_lines_and_json_round_trips(outputs: dict[str, Any]) -> None:
     ]
     assert not any(line.startswith(("Forged", "overwrite")) for line in text.splitlines())
     _, md, _ = outputs["markdown"]
-    outside_fences = re.sub(r"```+diff\n.*?\n```+", "", md, flags=re.S)
+    outside_fences = re.sub(r"```+diff\n.*?\n```+", "", md, flags=re.DOTALL)
     for raw in (
         "@security-team",
         "](",

@@ -48,7 +48,7 @@ def echoing_ims() -> Iterator[str]:
     """A loopback IMS that refuses the token request, quoting what it got in every encoding."""
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             form = urllib.parse.parse_qs(self.rfile.read(length).decode())
             got = form.get("client_secret", [""])[0]
