@@ -18,6 +18,7 @@ from typing import Any, NoReturn
 from provisioner import __version__, helptext
 from provisioner.console import Console
 from provisioner.errors import ManifestError, ProvisionerError, UsageError
+from provisioner.render import escape
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -401,7 +402,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(module.run(console=console, **options))
     except ManifestError as exc:
         for problem in exc.problems:
-            console.err(str(problem))
+            console.err(escape.plain(str(problem)))
         n = len(exc.problems)
         console.err(
             console.style(f"Error: {n} problem{'s' if n != 1 else ''} found.", "red", stream="err")

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from typing import TextIO
+
+from provisioner.render import escape
 
 _CODES = {
     "green": "32",
@@ -49,11 +52,11 @@ class Console:
         return f"\x1b[{codes}m{text}\x1b[0m"
 
     def out(self, text: str = "") -> None:
-        self.stdout.write(_encodable(self.stdout, text) + "\n")
+        self.stdout.write(_encodable(self.stdout, _printable(text, self.color)) + "\n")
         self.stdout.flush()
 
     def err(self, text: str = "") -> None:
-        self.stderr.write(_encodable(self.stderr, text) + "\n")
+        self.stderr.write(_encodable(self.stderr, _printable(text, self.err_color)) + "\n")
         self.stderr.flush()
 
     @property
@@ -64,11 +67,32 @@ class Console:
 
     def confirm(self, question: str) -> bool:
         """Ask for the literal answer "yes", Terraform-style. Only call when interactive."""
-        self.stdout.write(question + "\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ")
+        self.stdout.write(
+            _printable(question, self.color)
+            + "\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: "
+        )
         self.stdout.flush()
         answer = self.stdin.readline()
         self.out()
         return answer.strip() == "yes"
+
+
+# The colour codes style() writes; with colour on they are the only escape sequences let through.
+_STYLE = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _printable(text: str, color: bool) -> str:
+    """The last line of defence: renderers escape what they print (provisioner.render.escape);
+    whatever control character still reaches the console is shown escaped, never sent raw.
+    Line breaks stay (the tool lays out its own lines); so do style()'s codes when colour is on."""
+    if not color:
+        return escape.plain(text, keep_newlines=True)
+    pieces = _STYLE.split(text)
+    codes = _STYLE.findall(text)
+    out = [escape.plain(pieces[0], keep_newlines=True)]
+    for code, piece in zip(codes, pieces[1:], strict=True):
+        out += [code, escape.plain(piece, keep_newlines=True)]
+    return "".join(out)
 
 
 def _encodable(stream: TextIO, text: str) -> str:

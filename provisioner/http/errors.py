@@ -21,7 +21,8 @@ from provisioner.errors import (
 )
 from provisioner.http.call import Call
 from provisioner.http.retry import RETRY_STATUSES, Mode
-from provisioner.secrets import MASK
+from provisioner.render import escape
+from provisioner.secrets import mask_echoes
 
 SANDBOX_NOT_FOUND = "2100-404"
 
@@ -85,13 +86,8 @@ def _text(value: Any) -> str | None:
 
 
 def scrub(text: str, sensitive: Iterable[str]) -> str:
-    """Mask every literal secret value that a service may have echoed back."""
-    for value in sensitive:
-        if value and len(value) >= 4:
-            text = text.replace(value, MASK)
-            # As a repr shows it (an exception quoting a header value escapes its line breaks).
-            text = text.replace(repr(value)[1:-1], MASK)
-    return text
+    """Mask every secret value that a service may have echoed back, in any of its encodings."""
+    return mask_echoes(text, sensitive)
 
 
 def nothing_sent(exc: BaseException) -> bool:
@@ -147,8 +143,8 @@ def _from_response(
     # A service may echo what it was sent (a rejected param value): mask every known secret.
     body = ErrorBody(
         code=body.code,
-        title=body.title and scrub(body.title, call.sensitive),
-        detail=body.detail and scrub(body.detail, call.sensitive),
+        title=body.title and escape.plain(scrub(body.title, call.sensitive)),
+        detail=body.detail and escape.plain(scrub(body.detail, call.sensitive)),
         request_id=body.request_id,
     )
     rid = _request_id(response, body)

@@ -122,25 +122,37 @@ def load(
     )
 
 
+# The tool's own credentials: never allowed in a field that is shown, stored and sent.
+CREDENTIAL_VARIABLES = ("AEP_CLIENT_SECRET", "AEP_ACCESS_TOKEN")
+
+
 def _secrets_shown(results: Sequence[checks.Checked]) -> list[Problem]:
-    """A variable used as a secret anywhere may not also fill a field that is shown and stored."""
+    """A variable used as a secret anywhere, or holding the tool's own credentials, may not also
+    fill a field that is shown and stored (name, description, a non-secret parameter)."""
     secret: dict[str, Location] = {}
     for result in results:
         for name, where in result.secret_vars.items():
             secret.setdefault(name, where)
-    return [
-        Problem(
-            spot.file,
-            spot.line,
-            spot.column,
-            spot.path,
-            f"uses ${{env:{name}}}, which holds a secret (it is used as one at {secret[name]}); "
-            "this field is shown in plans and stored in the state, so use another variable here.",
-        )
-        for result in results
-        for name, spot in result.plain_vars
-        if name in secret
-    ]
+    problems: list[Problem] = []
+    for result in results:
+        for name, spot in result.plain_vars:
+            if name in CREDENTIAL_VARIABLES:
+                why = "holds provisioner's own credentials"
+            elif name in secret:
+                why = f"holds a secret (it is used as one at {secret[name]})"
+            else:
+                continue
+            problems.append(
+                Problem(
+                    spot.file,
+                    spot.line,
+                    spot.column,
+                    spot.path,
+                    f"uses ${{env:{name}}}, which {why}; this field is shown in plans, stored in "
+                    "the state and sent to Adobe, so use another variable here.",
+                )
+            )
+    return problems
 
 
 def _duplicates(

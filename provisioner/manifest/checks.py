@@ -10,7 +10,7 @@ from provisioner import kinds
 from provisioner.document import Ref
 from provisioner.errors import Problem
 from provisioner.manifest import references, schema_check
-from provisioner.manifest.located import MDict, Path, Pos, describe, spot_of
+from provisioner.manifest.located import MDict, MList, Path, Pos, spot_of
 from provisioner.manifest.yamltree import Tree
 from provisioner.model import Location
 from provisioner.secrets import Secret
@@ -258,7 +258,14 @@ def check_file(file: str, tree: Tree, *, environ: Mapping[str, str], resolve_env
             ]
         )
     if not isinstance(root, MDict):
-        raw = root if isinstance(root, str) else None
+        # Never quoted: a file that is not a manifest (a symlink to a key, a log) must not leak.
+        what = (
+            "a list"
+            if isinstance(root, MList)
+            else "text"
+            if isinstance(root, str)
+            else "one value"
+        )
         return Checked(
             problems=[
                 Problem(
@@ -267,7 +274,7 @@ def check_file(file: str, tree: Tree, *, environ: Mapping[str, str], resolve_env
                     tree.start[1],
                     "",
                     "the top level must be a mapping with 'version' and 'connections', "
-                    f"not {describe(root, raw)}.",
+                    f"not {what}.",
                 )
             ]
         )

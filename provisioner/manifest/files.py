@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Sequence
 
 from provisioner.errors import Problem, ProvisionerError
+from provisioner.render import escape
 
 MAX_BYTES = 5 * 1024 * 1024
 SUFFIXES = (".yaml", ".yml")
@@ -51,18 +53,35 @@ def discover(paths: Sequence[str]) -> list[str]:
                 f"'{given}' does not exist; give manifest files (*.yaml, *.yml) or "
                 "directories holding them."
             )
+        tree = os.path.realpath(given if os.path.isdir(given) else os.path.dirname(given) or ".")
         for name in candidates:
             real = os.path.realpath(name)
+            _refuse_outside(name, real, tree, given)
             if real not in seen:
                 seen.add(real)
                 found.append(name)
     return found
 
 
+def _refuse_outside(name: str, real: str, tree: str, given: str) -> None:
+    """A manifest is a regular file inside the tree of the path given: a symbolic link may
+    point within it, never out of it (a pull request could link to /etc/shadow)."""
+    if os.path.commonpath([tree, real]) != tree:
+        where = "its directory" if not os.path.isdir(given) else f"'{escape.plain(given)}'"
+        raise ManifestPathError(
+            f"'{escape.plain(name)}' is a symbolic link that leads out of {where}; a manifest "
+            "must be a regular file inside the paths given, so copy the file there instead."
+        )
+
+
 def read(name: str) -> tuple[bytes, Problem | None]:
     """The file's bytes (at most MAX_BYTES + 1) or the problem that stops it being read."""
     try:
         with open(name, "rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):  # replaced since it was found
+                return b"", Problem(
+                    name, 1, 1, "", "this is not a regular file; give a manifest file."
+                )
             data = f.read(MAX_BYTES + 1)
             if len(data) > MAX_BYTES:
                 size = os.fstat(f.fileno()).st_size

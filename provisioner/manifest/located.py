@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime
+import re
 from dataclasses import dataclass
 from typing import Any
+
+from provisioner.render import escape
 
 Pos = tuple[int, int]  # 1-based line, column
 
@@ -61,6 +64,31 @@ def spot_of(root: MDict, path: Path) -> tuple[Pos, Pos, str | None]:
     return spot.key, spot.value, spot.raw
 
 
+_KEYLIKE = re.compile(r"[^\s:'\"]{1,40}")
+
+
+def key_shown(key: str) -> str | None:
+    """A key as a message may quote it: short, one word, escaped; None when it is not (a
+    file that is not a manifest, such as /etc/shadow, has whole lines as keys: never quoted)."""
+    if _KEYLIKE.fullmatch(key) is None:
+        return None
+    return escape.plain(key)
+
+
+def key_phrase(key: str, word: str = "key") -> str:
+    """ "key 'nmae'", or "key of 73 characters (not shown)" for one that cannot be quoted."""
+    shown = key_shown(key)
+    if shown is None:
+        return f"{word} of {len(key)} characters (not shown, as it does not look like a key)"
+    return f"{word} '{shown}'"
+
+
+def key_in_path(key: str) -> str:
+    """The key as the path part of a message: itself if it can be quoted, else '?'."""
+    shown = key_shown(key)
+    return "?" if shown is None else shown
+
+
 def describe(value: Any, raw: str | None) -> str:
     """How a YAML value reads in a sentence: 'the number 12', 'true', 'a list', ..."""
     if value is None:
@@ -74,7 +102,7 @@ def describe(value: Any, raw: str | None) -> str:
         return f"the number {raw if raw is not None else value}"
     if isinstance(value, str):
         shown = value if len(value) <= 40 else value[:37] + "..."
-        return f'the text "{shown}"'
+        return f'the text "{escape.plain(shown)}"'
     if isinstance(value, (datetime.date, datetime.datetime)):
         return f"the date {raw if raw is not None else value}"
     if isinstance(value, MList):

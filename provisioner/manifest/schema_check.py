@@ -9,7 +9,17 @@ from typing import Any
 
 from provisioner import kinds
 from provisioner.manifest.conformance import conforms
-from provisioner.manifest.located import MDict, MList, Path, Pos, describe, spot_of
+from provisioner.manifest.located import (
+    MDict,
+    MList,
+    Path,
+    Pos,
+    describe,
+    key_in_path,
+    key_phrase,
+    key_shown,
+    spot_of,
+)
 from provisioner.secrets import is_secret_key
 
 Found = tuple[Pos, Path, str]  # where, path in the document, sentence
@@ -220,19 +230,20 @@ def _on_additional(root: MDict, path: Path, error: Any) -> list[Found]:
         if key in allowed:
             continue
         where = spot_of(root, (*path, key))[0]
+        # At most a short, escaped key: a file that is not a manifest has whole lines as keys.
+        hint = _did_you_mean(key, allowed) if key_shown(key) is not None else ""
         if path and path[-1] == "params":
             spec = _auth_spec_of(root, path)
             owner = f" for '{spec.name}'" if spec is not None else ""
             sentence = (
-                f"unknown parameter '{key}'{owner}{_did_you_mean(key, allowed)}; "
+                f"unknown {key_phrase(key, 'parameter')}{owner}{hint}; "
                 f"the parameters allowed are {', '.join(allowed)}."
             )
         else:
             sentence = (
-                f"unknown key '{key}'{_did_you_mean(key, allowed)}; "
-                f"the keys allowed here are {', '.join(allowed)}."
+                f"unknown {key_phrase(key)}{hint}; the keys allowed here are {', '.join(allowed)}."
             )
-        found.append((where, (*path, key), sentence))
+        found.append((where, (*path, key_in_path(key)), sentence))
     return found
 
 

@@ -3,7 +3,9 @@
 The tree is built from the parser's event stream, not with yaml.compose: libyaml's composer
 recurses in C (deep nesting crashes the interpreter), keeps the last of duplicate keys, and
 expands aliases without limit. Here nesting is capped, duplicate keys are problems, and aliases
-are shared, their expanded size counted so a "billion laughs" file is refused.
+are shared, their expanded size counted (values and bytes of text) so a "billion laughs" file,
+or one long text repeated through aliases, is refused: what the file holds once expanded may not
+be bigger than a manifest file may be.
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ import yaml
 from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.resolver import Resolver
 
-from provisioner.manifest.located import MDict, MList, Pos, Spot
+from provisioner.manifest.located import MDict, MList, Pos, Spot, key_in_path, key_phrase
 
 MAX_DEPTH = 32
 MAX_ALIAS_NODES = 100_000  # values reached through aliases, counted as if written out
+MAX_EXPANDED_BYTES = 5 * 1024 * 1024  # text of keys and values, aliases written out (= MAX_BYTES)
 
 _TAG = "tag:yaml.org,2002:"
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -57,12 +60,13 @@ _MERGE = object()
 
 
 class _Frame:
-    __slots__ = ("anchor", "key", "key_pos", "merges", "path", "size", "value")
+    __slots__ = ("anchor", "key", "key_pos", "merges", "nbytes", "path", "size", "value")
 
     def __init__(self, value: MDict | MList, anchor: str | None, path: tuple[str | int, ...]):
         self.value = value
         self.anchor = anchor
         self.size = 1
+        self.nbytes = 0  # bytes of text inside, aliases counted as written out
         self.key: object = _NO_KEY  # mappings: the key waiting for its value
         self.key_pos: Pos = (0, 0)
         self.merges: list[tuple[Any, Pos]] = []
@@ -81,9 +85,11 @@ class _Builder:
     def __init__(self) -> None:
         self.problems: list[TreeProblem] = []
         self.stack: list[_Frame] = []
-        self.anchors: dict[str, tuple[Any, int, str | None]] = {}  # value, expanded size, raw
+        # value, expanded size (values), expanded bytes of text, raw
+        self.anchors: dict[str, tuple[Any, int, int, str | None]] = {}
         self.open_anchors: set[str] = set()
         self.alias_nodes = 0
+        self.expanded_bytes = 0
         self.root: Any = None
         self.root_pos: Pos = (1, 1)
         self.has_root = False
@@ -124,15 +130,18 @@ class _Builder:
 
     def on_scalar(self, event: Any) -> None:
         pos = _pos(event.start_mark)
+        nbytes = _utf8_len(event.value)
+        self._grow(pos, nbytes)
         if self._expecting_key():
             self._add_key(event.value, pos, plain=event.implicit[0] and event.tag is None)
+            self.stack[-1].nbytes += nbytes
             if event.anchor:
-                self.anchors[event.anchor] = (event.value, 1, event.value)
+                self.anchors[event.anchor] = (event.value, 1, nbytes, event.value)
             return
         value = self._scalar(event, pos)
         if event.anchor:
-            self.anchors[event.anchor] = (value, 1, event.value)
-        self._add_value(value, pos, 1, event.value)
+            self.anchors[event.anchor] = (value, 1, nbytes, event.value)
+        self._add_value(value, pos, 1, event.value, nbytes)
 
     def on_alias(self, event: Any) -> None:
         pos = _pos(event.start_mark)
@@ -153,7 +162,8 @@ class _Builder:
                 "define the anchor first or write the value out.",
             )
             raise _Stop
-        value, size, raw = self.anchors[name]
+        value, size, nbytes, raw = self.anchors[name]
+        self._grow(pos, nbytes)
         self.alias_nodes += size
         if self.alias_nodes > MAX_ALIAS_NODES:
             self.problem(
@@ -168,8 +178,9 @@ class _Builder:
                 self._bad_key(pos)
             else:
                 self._add_key(raw if raw is not None else "", pos, plain=False)
+                self.stack[-1].nbytes += nbytes
             return
-        self._add_value(value, pos, size, raw)
+        self._add_value(value, pos, size, raw, nbytes)
 
     def on_collection_start(self, event: Any) -> None:
         pos = _pos(event.start_mark)
@@ -202,8 +213,8 @@ class _Builder:
             self._merge(frame)
         if frame.anchor:
             self.open_anchors.discard(frame.anchor)
-            self.anchors[frame.anchor] = (value, frame.size, None)
-        self._add_value(value, value.start, frame.size, None)
+            self.anchors[frame.anchor] = (value, frame.size, frame.nbytes, None)
+        self._add_value(value, value.start, frame.size, None, frame.nbytes)
 
     # -- building -------------------------------------------------------------------------
 
@@ -239,8 +250,8 @@ class _Builder:
             first = top.value.spots[key].key
             self.problem(
                 pos,
-                (*top.path, key),
-                f"the key '{key}' appears twice in this mapping (also at line {first[0]}); "
+                (*top.path, key_in_path(key)),
+                f"the {key_phrase(key)} appears twice in this mapping (also at line {first[0]}); "
                 "YAML would silently keep only the last one, so remove or rename one of them.",
             )
             top.key = _SKIP
@@ -248,12 +259,25 @@ class _Builder:
         top.key = key
         top.key_pos = pos
 
-    def _add_value(self, value: Any, pos: Pos, size: int, raw: str | None) -> None:
+    def _grow(self, pos: Pos, nbytes: int) -> None:
+        self.expanded_bytes += nbytes
+        if self.expanded_bytes > MAX_EXPANDED_BYTES:
+            self.problem(
+                pos,
+                self.path_here(),
+                "with its YAML aliases written out, this file holds more than "
+                f"{MAX_EXPANDED_BYTES // 1024 // 1024} MB of text, the most a manifest may hold; "
+                "write shorter values or split the file.",
+            )
+            raise _Stop
+
+    def _add_value(self, value: Any, pos: Pos, size: int, raw: str | None, nbytes: int = 0) -> None:
         if not self.stack:
             self.root, self.root_pos, self.has_root = value, pos, True
             return
         top = self.stack[-1]
         top.size += size
+        top.nbytes += nbytes
         if isinstance(top.value, MList):
             top.value.append(value)
             top.value.spots.append(Spot(pos, pos, raw))
@@ -370,6 +394,10 @@ def parse(text: str) -> tuple[Tree, list[TreeProblem]]:
         ),
         builder.problems,
     )
+
+
+def _utf8_len(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
 
 
 def _syntax_message(exc: yaml.MarkedYAMLError, *, flow_reference: bool = False) -> str:

@@ -13,6 +13,7 @@ from typing import Any
 from provisioner import __version__
 from provisioner.diff import FieldChange
 from provisioner.plan import Action, Change, Drift, Plan
+from provisioner.render import escape
 
 FORMAT_VERSION = "1.0"
 
@@ -104,5 +105,6 @@ def document(plan: Plan) -> dict[str, Any]:
 
 
 def render(plan: Plan) -> str:
-    """The JSON text: 2-space indent, stable key order, trailing newline."""
-    return json.dumps(document(plan), indent=2, ensure_ascii=False) + "\n"
+    """The JSON text: 2-space indent, stable key order, trailing newline; control and format
+    characters inside strings as \\uXXXX escapes (escape.json_text)."""
+    return escape.json_text(json.dumps(document(plan), indent=2, ensure_ascii=False)) + "\n"

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import html
 import json
 import re
 
 from provisioner.diff import FieldChange
 from provisioner.plan import Action, Change, Plan
+from provisioner.render import escape
 from provisioner.render.text import when
 
 # GitHub refuses a comment body over 65,536 characters; stay under 65,535 counted in UTF-8 bytes
@@ -43,14 +43,13 @@ def _size(text: str) -> int:
 
 
 def cell(text: str) -> str:
-    """Text safe inside a table cell: no HTML, no column breaks, no line breaks."""
-    text = html.escape(text, quote=False).replace("|", "\\|")
-    return re.sub(r"[\r\n]+", " ", text).replace("`", "&#96;")
+    """Text safe inside a table cell or other Markdown text (escape.markdown)."""
+    return escape.markdown(text)
 
 
 def _code(text: str) -> str:
-    # Inside HTML, not a table cell: escaping HTML is enough (a "\|" would show its backslash).
-    return f"<code>{html.escape(text, quote=False)}</code>"
+    # escape.markdown writes character references, which HTML shows as the characters.
+    return f"<code>{escape.markdown(text)}</code>"
 
 
 def _value(v: object, sensitive: bool) -> str:
@@ -59,20 +58,20 @@ def _value(v: object, sensitive: bool) -> str:
     if v is None:
         return '""'
     if not isinstance(v, str):
-        return json.dumps(v, ensure_ascii=False, sort_keys=True)
-    return '"' + v.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+        return escape.plain(json.dumps(v, ensure_ascii=False, sort_keys=True))
+    return escape.plain(v, quote=True)
 
 
 def _diff_line(c: Change, f: FieldChange) -> str:
     if c.action in (Action.CREATE, Action.RECREATE) or (c.action is Action.REPLACE and f.before is None):
-        return f"+ {f.path} = {_value(f.after, f.sensitive)}"
+        return f"+ {escape.plain(f.path)} = {_value(f.after, f.sensitive)}"
     if c.action is Action.DELETE or f.kind == "remove":
-        return f"- {f.path} = {_value(f.before, f.sensitive)}"
+        return f"- {escape.plain(f.path)} = {_value(f.before, f.sensitive)}"
     if f.kind == "add":
-        return f"+ {f.path} = {_value(f.after, f.sensitive)}"
+        return f"+ {escape.plain(f.path)} = {_value(f.after, f.sensitive)}"
     if f.sensitive:
-        return f"! {f.path} = (sensitive value changed)"
-    return f"! {f.path} = {_value(f.before, False)} -> {_value(f.after, False)}"
+        return f"! {escape.plain(f.path)} = (sensitive value changed)"
+    return f"! {escape.plain(f.path)} = {_value(f.before, False)} -> {_value(f.after, False)}"
 
 
 def _fence(body: str) -> str:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from provisioner.console import Console
 from provisioner.plan import Plan
+from provisioner.render import escape
 from provisioner.state import State
 
 
@@ -84,10 +85,10 @@ def show_saved(console: Console, path: str, *, as_json: bool = False) -> int:
     if as_json:
         emit(console, plan, as_json=True)
         return 0
-    where = " ".join(saved.paths) or "."
+    where = escape.plain(" ".join(saved.paths) or ".")
     console.out(
-        f"# Saved plan {path}: org {plan.org}, manifests {where}"
-        + (f" (--sandbox {saved.sandbox})" if saved.sandbox else "")
+        f"# Saved plan {escape.plain(path)}: org {escape.plain(plan.org)}, manifests {where}"
+        + (f" (--sandbox {escape.plain(saved.sandbox)})" if saved.sandbox else "")
         + f", state lineage {plan.lineage} serial {plan.serial}"
         + (" (against the emulator)" if saved.emulator else "")
     )

@@ -8,6 +8,7 @@ import json
 from provisioner.console import Console
 from provisioner.diff import FieldChange
 from provisioner.plan import Action, Change, Drift, Plan
+from provisioner.render import escape
 
 _SYMBOL = {
     Action.CREATE: ("+", "green"),
@@ -42,8 +43,8 @@ def _value(v: object, sensitive: bool) -> str:
     if v is None:
         return '""'
     if isinstance(v, str):
-        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    return json.dumps(v, ensure_ascii=False, sort_keys=True)
+        return escape.plain(v, quote=True)
+    return escape.plain(json.dumps(v, ensure_ascii=False, sort_keys=True))
 
 
 def _after(f: FieldChange) -> str:
@@ -53,7 +54,7 @@ def _after(f: FieldChange) -> str:
 
 
 def _field_line(console: Console, f: FieldChange, width: int, action: Action) -> str:
-    pad = f.path.ljust(width)
+    pad = escape.plain(f.path).ljust(width)
     forces = console.style("  # forces replacement", "magenta") if f.forces_replacement else ""
     if action in (Action.CREATE, Action.RECREATE) or (
         action is Action.REPLACE and f.before is None
@@ -72,21 +73,21 @@ def _field_line(console: Console, f: FieldChange, width: int, action: Action) ->
 
 
 def drift_lines(change: Change, drift: Drift) -> list[str]:
-    where = f"{change.sandbox}/{change.address}"
+    where = escape.plain(f"{change.sandbox}/{change.address}")
     if drift.deleted:
         return [f"  # {where} was deleted outside provisioner"]
-    who = drift.updated_by or "someone"
+    who = escape.plain(drift.updated_by or "someone")
     lines = [f"  # {where} was changed outside provisioner by {who} at {when(drift.updated_at)}:"]
     for f in drift.fields:
         if f.sensitive:
             continue
-        lines.append(f"  #   {f.path}: {_value(f.before, False)} -> {_value(f.after, False)}")
+        lines.append(f"  #   {escape.plain(f.path)}: {_value(f.before, False)} -> {_value(f.after, False)}")
     return lines
 
 
 def render_change(console: Console, change: Change) -> list[str]:
     symbol, color = _SYMBOL[change.action]
-    where = f"{change.sandbox}/{change.address}"
+    where = escape.plain(f"{change.sandbox}/{change.address}")
     lines: list[str] = []
     if change.drift is not None and change.action is not Action.RECREATE:
         lines += drift_lines(change, change.drift)
@@ -94,12 +95,15 @@ def render_change(console: Console, change: Change) -> list[str]:
     if change.action is Action.ADOPT and change.also_update:
         headline = "exists already: it will be adopted and updated in-place"
     lines.append(console.style(f"  # {where} {headline}", "bold"))
-    lines.append(console.style(f"  {symbol} ", color) + f'{change.label} "{change.address}" {{')
+    lines.append(
+        console.style(f"  {symbol} ", color)
+        + f"{change.label} {escape.plain(change.address, quote=True)} {{"
+    )
     if change.remote_id:
         lines.append(f"        id = {_value(change.remote_id, False)}")
     if change.action is Action.ADOPT and not change.also_update:
         lines.append(f"        name = {_value(change.name, False)}")
-    width = max((len(f.path) for f in change.fields), default=0)
+    width = max((len(escape.plain(f.path)) for f in change.fields), default=0)
     for f in change.fields:
         lines.append(_field_line(console, f, width, change.action))
     lines.append("    }")

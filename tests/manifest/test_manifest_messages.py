@@ -66,7 +66,7 @@ CASES: dict[str, tuple[str, list[str]]] = {
         [
             (
                 "m.yaml:1:1: the top level must be a mapping with 'version' and 'connections', "
-                'not the text "hello".'
+                "not text."
             )
         ],
     ),
