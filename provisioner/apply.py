@@ -57,6 +57,8 @@ class Client(Protocol):
         self, kind: Kind, sandbox: str, id: str, etag: str, ops: list[dict[str, Any]]
     ) -> str: ...
     def delete_item(self, kind: Kind, sandbox: str, id: str) -> bool: ...
+    def put_item(self, kind: Kind, sandbox: str, id: str, body: Mapping[str, Any]) -> dict[str, Any]: ...
+    def action(self, kind: Kind, sandbox: str, id: str, op: str) -> str: ...
 
 
 class Writer(Protocol):
@@ -137,6 +139,9 @@ class Executor:
             if e.org == plan.org:
                 self._ids[(e.sandbox, e.address)] = e.id
                 self._attributes[(e.sandbox, e.address)] = dict(e.attributes)
+        for (sandbox, address), found in plan.lookups.items():
+            self._ids[(sandbox, address)] = found.id
+            self._attributes[(sandbox, address)] = dict(found.attributes)
         for c in plan.changes:
             if c.remote_id and c.action in (Action.ADOPT, Action.UPDATE, Action.NOOP):
                 self._ids[(c.sandbox, c.address)] = c.remote_id
@@ -380,12 +385,17 @@ class Executor:
                 id, etag = self.client.create_item(kind, sandbox, body)
                 with self._lock:
                     self._owned.add((sandbox, id))
-                return id, etag, self._after_create(kind, res, id)
+                for op in kind.after_create(desired):
+                    etag = self.client.action(kind, sandbox, id, op)
+                attributes = {**kind.attributes_of(desired), **self._after_create(kind, res, id)}
+                if kind.update_by == "put":
+                    attributes["version"] = etag
+                return id, etag, attributes
             except UncertainWriteError:
                 # The POST may have happened: look before posting again, adopt what is there.
                 found = self._lookup(kind, res, desired)
                 if found is not None:
-                    return found.id, found.etag, dict(found.attributes)
+                    return found.id, found.etag, {**kind.attributes_of(desired), **found.attributes}
                 if attempt == CREATE_ATTEMPTS:
                     raise
             self.sleep(min(8.0, 0.2 * 2**attempt) * random.random())
@@ -452,26 +462,59 @@ class Executor:
             fields = diff.compare(kind, have, want, secret=change.secret_fingerprints.keys())
             return json_patch(kind, fields, remote.document, revealed)
 
-        ops = pending(current)
+        if kind.update_by == "put":
+            return self._put(kind, res, current, pending(current), revealed)
+        ops, actions = _split_actions(kind, pending(current))
         if not ops:
-            return current.etag, dict(current.attributes)
+            return self._act(kind, res, current.id, current.etag, actions), self._attrs(
+                kind, desired, current
+            )
         for attempt in range(1, UPDATE_ATTEMPTS + 1):
             try:
                 etag = self.client.patch_item(kind, res.sandbox, current.id, current.etag, ops)
-                return etag, dict(current.attributes)
+                etag = self._act(kind, res, current.id, etag, actions)
+                return etag, self._attrs(kind, desired, current)
             except PreconditionError:
                 if attempt == UPDATE_ATTEMPTS:
                     raise
             except UncertainWriteError:
                 fresh = self._read(kind, res, current.id)
-                if fresh.etag != current.etag and not pending(fresh, secrets_sent=True):
-                    return fresh.etag, dict(fresh.attributes)  # the PATCH did land
+                left, actions = _split_actions(kind, pending(fresh, secrets_sent=True))
+                if fresh.etag != current.etag and not left:  # the PATCH did land
+                    etag = self._act(kind, res, fresh.id, fresh.etag, actions)
+                    return etag, self._attrs(kind, desired, fresh)
                 raise
             current = self._read(kind, res, current.id)
-            ops = pending(current)
+            ops, actions = _split_actions(kind, pending(current))
             if not ops:
-                return current.etag, dict(current.attributes)
+                etag = self._act(kind, res, current.id, current.etag, actions)
+                return etag, self._attrs(kind, desired, current)
         raise AssertionError("unreachable")
+
+    def _attrs(self, kind: Kind, desired: Mapping[str, Any], remote: Remote) -> dict[str, Any]:
+        return {**remote.attributes, **kind.attributes_of(desired)}
+
+    def _act(self, kind: Kind, res: Resource, id: str, etag: str, actions: list[str]) -> str:
+        for op in actions:
+            etag = self.client.action(kind, res.sandbox, id, op)
+        return etag
+
+    def _put(
+        self,
+        kind: Kind,
+        res: Resource,
+        current: Remote,
+        ops: list[dict[str, Any]],
+        revealed: Mapping[str, Any],
+    ) -> tuple[str, dict[str, Any]]:
+        """A whole new version (Data Prep has no etags and no PATCH)."""
+        if not ops:
+            return current.etag, dict(current.attributes)
+        answer = self.client.put_item(kind, res.sandbox, current.id, kind.body(revealed))
+        version = str(answer.get("version", ""))
+        if not version:
+            raise ApiError(f"Data Prep answered the PUT of {kind.label} {current.id} without a version")
+        return version, {**current.attributes, "version": version}
 
     def _read(self, kind: Kind, res: Resource, id: str) -> Remote:
         item = self.client.get_item(kind, res.sandbox, id)
@@ -481,6 +524,23 @@ class Executor:
                 "updated; run plan again"
             )
         return kind.read(item, res.sandbox)
+
+
+def _split_actions(kind: Kind, ops: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[str]]:
+    """The JSON Patch operations, less those the kind makes through an action (a flow's
+    enable/disable), and those actions."""
+    if not kind.actions:
+        return ops, []
+    pointers = {doc.pointer(path): table for path, table in kind.actions.items()}
+    patch: list[dict[str, Any]] = []
+    actions: list[str] = []
+    for op in ops:
+        table = pointers.get(op["path"])
+        if table is None:
+            patch.append(op)
+        elif op.get("value") in table:
+            actions.append(table[op["value"]])
+    return patch, actions
 
 
 def _break_cycles(needs: dict[Step, set[Step]]) -> None:

@@ -90,6 +90,8 @@ class Plan:
     sandboxes: tuple[str, ...]
     resources: Mapping[tuple[str, str, str], Resource] = field(default_factory=dict, repr=False)
     remote: Mapping[tuple[str, str], Remote] = field(default_factory=dict, repr=False)
+    # What unmanaged resources (datasets) were found as, by (sandbox, address).
+    lookups: Mapping[tuple[str, str], Remote] = field(default_factory=dict, repr=False)
 
     @property
     def has_changes(self) -> bool:
@@ -170,22 +172,38 @@ def topological(resources: Iterable[Resource]) -> list[Resource]:
 class _Resolver:
     """What a Ref stands for at plan time: a known value, or UNKNOWN until apply."""
 
-    def __init__(self, state: State, org: str) -> None:
+    def __init__(self, state: State, org: str, lookups: Mapping[tuple[str, str], Remote]) -> None:
         self.state = state
         self.org = org
+        self.lookups = lookups
         self.planned: dict[tuple[str, str], Change] = {}
+        self.desired: dict[tuple[str, str], tuple[str, Mapping[str, Any]]] = {}
         self.known: dict[tuple[str, str], Remote] = {}
 
     def lookup(self, sandbox: str, ref: Ref) -> Any:
-        change = self.planned.get((sandbox, ref.address))
-        remote = self.known.get((sandbox, ref.address))
+        key = (sandbox, ref.address)
+        found = self.lookups.get(key)
+        if found is not None:
+            return found.attributes.get(ref.attribute, UNKNOWN)
+        change = self.planned.get(key)
+        if ref.attribute != "id" and key in self.desired:
+            kind_name, desired = self.desired[key]
+            value = kinds.get(kind_name).attributes_of(desired).get(ref.attribute)
+            if value is not None:
+                return value
         if change is not None and change.action in (Action.CREATE, Action.RECREATE, Action.REPLACE):
             return UNKNOWN
+        if change is not None and change.also_update and ref.attribute != "id":
+            return UNKNOWN  # adopted and changed: a new version, say
+        if change is not None and change.action is Action.UPDATE and ref.attribute != "id":
+            if kinds.get(change.kind).update_by == "put":
+                return UNKNOWN  # a new version
         if ref.attribute == "id":
             if change is not None and change.remote_id:
                 return change.remote_id
             entry = self.state.get(self.org, sandbox, ref.address)
             return entry.id if entry is not None else UNKNOWN
+        remote = self.known.get(key)
         if remote is not None and ref.attribute in remote.attributes:
             return remote.attributes[ref.attribute]
         entry = self.state.get(self.org, sandbox, ref.address)
@@ -202,6 +220,7 @@ def compute(
     remote: Mapping[str, list[Remote]],
     sandboxes: Iterable[str],
     manifest_digest: str,
+    lookups: Mapping[tuple[str, str], Remote] | None = None,
 ) -> Plan:
     """Compare desired, owned and existing resources; raise PlanError for what cannot be planned.
 
@@ -220,13 +239,17 @@ def compute(
     problems: list[str] = []
     _check_unique_names(declared.values(), problems)
 
-    resolver = _Resolver(state, org)
+    found = dict(lookups or {})
+    resolver = _Resolver(state, org, found)
     changes: list[Change] = []
     for res in ordered:
+        if not kinds.get(res.kind).managed:
+            continue
         key = (org, res.sandbox, res.address)
         entry = state.get(*key)
         fps = fingerprints(res, state.salt)
         desired = doc.resolve(res.document, functools.partial(resolver.lookup, res.sandbox))
+        resolver.desired[(res.sandbox, res.address)] = (res.kind, desired)
         if entry is not None and entry.kind == res.kind:
             change = _plan_owned(org, res, desired, entry, by_id.get((res.sandbox, entry.id)), fps, problems)
         elif entry is not None:
@@ -267,6 +290,7 @@ def compute(
         sandboxes=tuple(scope),
         resources=declared,
         remote=by_id,
+        lookups=found,
     )
 
 

@@ -35,9 +35,12 @@ class ListingAhead:
     and state: at thousands of connections both take about a second, and the
     listing is almost all waiting on the network."""
 
-    def __init__(self, settings: Settings, sandboxes: frozenset[str]) -> None:
+    def __init__(
+        self, settings: Settings, sandboxes: frozenset[str], kind_names: frozenset[str]
+    ) -> None:
         self.settings = settings
         self.sandboxes = sandboxes
+        self.kind_names = kind_names
         self._client: Any = None
         self._remote: dict[str, list[Remote]] | None = None
         self._error: BaseException | None = None
@@ -53,7 +56,7 @@ class ListingAhead:
         try:
             # Made here: importing requests is itself worth overlapping with the manifests.
             self._client = _client(self.settings, 16)
-            self._remote = fetch_remote(self._client, self.sandboxes)
+            self._remote = fetch_remote(self._client, self.sandboxes, self.kind_names)
         except BaseException as exc:  # noqa: BLE001 (re-raised where the listing is used)
             self._error = exc
         finally:
@@ -67,14 +70,20 @@ class ListingAhead:
             raise self._error
         return self._client
 
-    def take(self, sandboxes: Iterable[str]) -> dict[str, list[Remote]] | None:
-        """The listing, if it was of exactly these sandboxes (its error raised now); else None."""
+    def take(
+        self, sandboxes: Iterable[str], kind_names: Iterable[str]
+    ) -> dict[str, list[Remote]] | None:
+        """The listing, if it was of exactly these sandboxes and of at least these kinds (its
+        error raised now); else None."""
         self._thread.join()
-        if frozenset(sandboxes) != self.sandboxes:
+        wanted = frozenset(kind_names)
+        if frozenset(sandboxes) != self.sandboxes or not wanted <= self.kind_names:
             return None  # the guess was wrong: list again, and forget this one's outcome
         if self._error is not None:
             raise self._error
-        return self._remote
+        if self._remote is None or wanted == self.kind_names:
+            return self._remote
+        return {s: [r for r in items if r.kind in wanted] for s, items in self._remote.items()}
 
     def close(self) -> None:
         self._thread.join()
@@ -88,23 +97,35 @@ _TOP_SANDBOX = re.compile(
 )
 
 
-def likely_sandboxes(paths: Sequence[str], override: str | None) -> frozenset[str]:
-    """The sandboxes the manifests at `paths` will name, guessed from their raw text (empty
-    when unsure); the manifest loader stays the authority."""
-    if override:
-        return frozenset({override})
+# The top-level section keys of a manifest.
+_TOP_SECTION = re.compile(rb"^([a-z]+):", re.MULTILINE)
+
+
+def likely_scope(paths: Sequence[str], override: str | None) -> tuple[frozenset[str], frozenset[str]]:
+    """The sandboxes the manifests at `paths` will name and the kinds they will declare,
+    guessed from their raw text (empty when unsure); the manifest loader stays the authority."""
     from provisioner.errors import ProvisionerError
     from provisioner.manifest.files import discover
 
     found: set[str] = set()
+    sections: set[str] = set()
     try:
         for name in discover(paths):
             text = Path(name).read_bytes()
             match = _TOP_SANDBOX.search(text)
             found.add(match.group(1).decode() if match else default_sandbox())
+            sections.update(m.decode() for m in _TOP_SECTION.findall(text))
     except (ProvisionerError, OSError):
-        return frozenset()
-    return frozenset(found)
+        return frozenset(), frozenset()
+    registry = kinds.all_kinds()
+    names = {k.name for s in sections for k in registry.in_section(s) if k.managed}
+    if "dataflows" in sections:
+        names.add("mapping")
+    return (frozenset({override}) if override else frozenset(found)), frozenset(names)
+
+
+def likely_sandboxes(paths: Sequence[str], override: str | None) -> frozenset[str]:
+    return likely_scope(paths, override)[0]
 
 
 @contextmanager
@@ -113,7 +134,7 @@ def listing_ahead(
 ) -> Iterator[ListingAhead | None]:
     """Start listing the likely sandboxes now; None when the settings are incomplete (the
     command then reports that where it always did), with --emulator, or without a guess."""
-    sandboxes = likely_sandboxes(paths, sandbox)
+    sandboxes, kind_names = likely_scope(paths, sandbox)
     if emulator or not sandboxes:
         yield None
         return
@@ -124,7 +145,7 @@ def listing_ahead(
     except ProvisionerError:
         yield None
         return
-    ahead = ListingAhead(settings, sandboxes)
+    ahead = ListingAhead(settings, sandboxes, kind_names)
     # On an error (a bad manifest, say) the command ends without waiting for the network:
     # the thread is a daemon and its outcome is dropped.
     yield ahead
@@ -177,12 +198,20 @@ def connect(
             emu.stop()
 
 
-def fetch_remote(client: Any, sandboxes: Iterable[str]) -> dict[str, list[Remote]]:
-    """One paginated, filtered listing per sandbox and kind; never a GET per resource."""
+def fetch_remote(
+    client: Any, sandboxes: Iterable[str], kind_names: Iterable[str] | None = None
+) -> dict[str, list[Remote]]:
+    """One paginated, filtered listing per sandbox and kind; never a GET per resource.
+    Without `kind_names`, every managed kind is listed."""
+    registry = kinds.all_kinds().kinds
+    names = sorted(kind_names) if kind_names is not None else sorted(
+        n for n, k in registry.items() if k.managed
+    )
     remote: dict[str, list[Remote]] = {}
     for sandbox in sorted(set(sandboxes)):
         found: list[Remote] = []
-        for kind in kinds.all_kinds().kinds.values():
+        for name in names:
+            kind = registry[name]
             for item in client.list_items(kind, sandbox):
                 found.append(kind.read(item, sandbox))
         remote[sandbox] = found

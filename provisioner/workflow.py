@@ -5,7 +5,9 @@ from __future__ import annotations
 import gc
 from collections.abc import Sequence
 
+from provisioner import lookups
 from provisioner import plan as planning
+from provisioner.model import Resource
 from provisioner.manifest import Manifests, load
 from provisioner.runtime import Runtime, default_sandbox, fetch_remote
 from provisioner.state import State
@@ -29,14 +31,28 @@ def make_plan(
     sandboxes = {r.sandbox for r in manifests.resources}
     if sandbox:
         sandboxes.add(sandbox)
-    remote = runtime.ahead.take(sandboxes) if runtime.ahead is not None else None
+    org = runtime.settings.org_id
+    wanted = kinds_in_use(manifests.resources, state, org, sandboxes)
+    remote = runtime.ahead.take(sandboxes, wanted) if runtime.ahead is not None else None
     if remote is None:
-        remote = fetch_remote(runtime.client, sandboxes)
+        remote = fetch_remote(runtime.client, sandboxes, wanted)
     return planning.compute(
-        org=runtime.settings.org_id,
+        org=org,
         resources=manifests.resources,
         state=state,
         remote=remote,
         sandboxes=sandboxes,
         manifest_digest=manifests.digest,
+        lookups=lookups.find(runtime.client, manifests.resources),
     )
+
+
+def kinds_in_use(
+    resources: Sequence[Resource], state: State, org: str, sandboxes: set[str]
+) -> frozenset[str]:
+    """The managed kinds a plan must list: those declared and those the state holds there."""
+    from provisioner import kinds
+
+    names = {r.kind for r in resources}
+    names |= {e.kind for e in state.entries.values() if e.org == org and e.sandbox in sandboxes}
+    return frozenset(n for n in names if kinds.get(n).managed)

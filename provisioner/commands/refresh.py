@@ -34,7 +34,7 @@ def run(
             if not entries:
                 console.out("The state owns no connection here: nothing to refresh.")
                 return 0
-            remote = fetch_remote(runtime.client, sandboxes)
+            remote = fetch_remote(runtime.client, sandboxes, {e.kind for e in entries})
         by_id = {(s, c.id): c for s, conns in remote.items() for c in conns}
         drifted = deleted = 0
         with store.writer(current) as writer:

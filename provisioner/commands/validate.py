@@ -31,10 +31,15 @@ def run(*, console: Console, paths: Sequence[str], quiet: bool = False) -> int:
     if quiet:
         return 0
     _warn(console, loaded.warnings)
-    n, files = len(loaded.resources), len(loaded.files)
+    from provisioner import kinds
+
+    declared = [r for r in loaded.resources if "." not in r.address]  # not the derived ones
+    n, files = len(declared), len(loaded.files)
+    only_connections = all(kinds.get(r.kind).section == "connections" for r in declared)
+    what = "connection" if only_connections else "resource"
     console.out(
         console.style("Success!", "green", "bold")
-        + f" {n} connection{'s' if n != 1 else ''} in {files} file{'s' if files != 1 else ''} "
+        + f" {n} {what}{'s' if n != 1 else ''} in {files} file{'s' if files != 1 else ''} "
         + ("is" if n == 1 else "are")
         + " valid."
     )

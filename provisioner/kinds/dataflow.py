@@ -85,7 +85,9 @@ class Dataflow(Kind):
             (
                 mapping_address,
                 mapping_kind.KIND.name,
-                mapping_kind.document(entry["name"], target.address, entry["mapping"]),
+                mapping_kind.document(
+                    mapping_kind.name_for(address), target.address, entry["mapping"]
+                ),
             ),
             (address, self.name, flow),
         ]

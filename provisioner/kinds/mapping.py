@@ -20,6 +20,12 @@ SUFFIX = ".mapping"
 _TYPES = {"text/x.schema-path": "ATTRIBUTE"}
 
 
+def name_for(flow_address: str) -> str:
+    """The mapping set's name: stable when the dataflow is renamed (a rename stays one PATCH of
+    the flow), and how the set is found again by name after a lost state."""
+    return f"provisioner mapping of dataflow {flow_address}"
+
+
 def entries(mapping: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """The API's mappings[] of the manifest's `mapping:` list."""
     out: list[dict[str, Any]] = []

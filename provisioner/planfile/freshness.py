@@ -9,6 +9,7 @@ value).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from provisioner import kinds
@@ -194,7 +195,8 @@ def prepare(
         # Neither side had a state file: continue the plan's fresh lineage and salt.
         state = State(lineage=plan.lineage, serial=0, salt=saved.salt)
     resources = list(resources)
-    remote = fetch_remote(client, plan.sandboxes)
+    wanted = {c.kind for c in plan.changes if kinds.get(c.kind).managed}
+    remote = fetch_remote(client, plan.sandboxes, wanted)
     owned = {(e.sandbox, e.id) for e in state.entries.values() if e.org == org}
     check_fresh(
         saved,
@@ -208,4 +210,7 @@ def prepare(
         resources=resources,
         remote=remote,
     )
-    return state, rebuild(saved, resources, remote)
+    from provisioner import lookups
+
+    rebuilt = rebuild(saved, resources, remote)
+    return state, replace(rebuilt, lookups=lookups.find(client, resources))

@@ -55,7 +55,11 @@ def _after(f: FieldChange) -> str:
 
 def _field_line(console: Console, f: FieldChange, width: int, action: Action) -> str:
     pad = escape.plain(f.path).ljust(width)
-    forces = console.style("  # forces replacement", "magenta") if f.forces_replacement else ""
+    forces = (
+        console.style("  # forces replacement", "magenta")
+        if f.forces_replacement and action is Action.REPLACE
+        else ""
+    )
     if action in (Action.CREATE, Action.RECREATE) or (
         action is Action.REPLACE and f.before is None
     ):

@@ -11,7 +11,8 @@ from provisioner import document as doc
 from provisioner.secrets import is_secret_key
 from provisioner.state.model import FINGERPRINT_RE, FORMAT_VERSION, State, StateEntry
 
-ADDRESS_RE = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
+# An address, or the address of what one entry declares besides itself (`flow.mapping`).
+ADDRESS_RE = re.compile(r"^[a-z][a-z0-9_-]{0,62}(\.[a-z]+)?$")
 _SALT_RE = re.compile(r"^[0-9a-f]{16,128}$")
 _TOP_KEYS = frozenset({"version", "lineage", "serial", "salt", "resources"})
 _SPEC_KEYS = frozenset({"id", "version"})
