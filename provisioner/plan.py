@@ -195,9 +195,13 @@ class _Resolver:
             return UNKNOWN
         if change is not None and change.also_update and ref.attribute != "id":
             return UNKNOWN  # adopted and changed: a new version, say
-        if change is not None and change.action is Action.UPDATE and ref.attribute != "id":
-            if kinds.get(change.kind).update_by == "put":
-                return UNKNOWN  # a new version
+        if (
+            change is not None
+            and change.action is Action.UPDATE
+            and ref.attribute != "id"
+            and kinds.get(change.kind).update_by == "put"
+        ):
+            return UNKNOWN  # a new version
         if ref.attribute == "id":
             if change is not None and change.remote_id:
                 return change.remote_id

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 
 from provisioner import lookups
 from provisioner import plan as planning
-from provisioner.model import Resource
 from provisioner.manifest import Manifests, load
+from provisioner.model import Resource
 from provisioner.runtime import Runtime, default_sandbox, fetch_remote
 from provisioner.state import State
 

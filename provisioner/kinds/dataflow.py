@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 from provisioner import document as doc
@@ -25,7 +26,7 @@ from provisioner.model import Remote
 
 def epoch(text: str) -> int:
     """Epoch seconds of an RFC 3339 UTC time ("2026-12-01T00:00:00Z")."""
-    return int(dt.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp())
+    return int(dt.datetime.fromisoformat(text).timestamp())
 
 
 def schedule(entry: Mapping[str, Any]) -> dict[str, Any]:
@@ -47,7 +48,9 @@ class Dataflow(Kind):
     )
     forces_replacement = (("sourceConnectionIds",), ("targetConnectionIds",))
     patch_units = (("scheduleParams",), ("transformations",))
-    actions = {("state",): {"enabled": "enable", "disabled": "disable"}}
+    actions: Mapping[doc.Path, Mapping[str, str]] = MappingProxyType(
+        {("state",): {"enabled": "enable", "disabled": "disable"}}
+    )
     references = (
         Reference("source", "sources", ("sourceConnectionIds", 0)),
         Reference("target", "targets", ("targetConnectionIds", 0)),
