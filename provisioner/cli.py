@@ -37,6 +37,8 @@ _MODULES = {
     "state": "state",
     "force-unlock": "force_unlock",
     "emulator": "emulator",
+    "status": "status",
+    "graph": "graph",
 }
 
 _GLOBAL_DESTS = ("command", "debug", "no_color")
@@ -278,6 +280,29 @@ def build_parser() -> argparse.ArgumentParser:
                 metavar="SECONDS",
                 help="wait this long for the state lock",
             )
+
+    p = command("status", "show each declared dataflow's state and its last runs")
+    _paths(p)
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument(
+        "--runs", type=_positive_int, default=5, metavar="N", help="runs per dataflow (default 5)"
+    )
+    g = p.add_argument_group("state and target")
+    g.add_argument(
+        "--state",
+        default="provisioner.state.json",
+        metavar="FILE",
+        help="state file (default: provisioner.state.json)",
+    )
+    g.add_argument("--sandbox", metavar="NAME", help="sandbox for every manifest")
+    g.add_argument("--emulator", action="store_true", help="ask the local emulator (.provisioner/)")
+
+    p = command("graph", "print the declared resources and their references (Mermaid or DOT)")
+    _paths(p)
+    p.add_argument(
+        "--format", choices=("mermaid", "dot"), default="mermaid", help="default mermaid"
+    )
+    p.add_argument("--sandbox", metavar="NAME", help="sandbox for every manifest")
 
     p = command("force-unlock", "remove a state lock left by a dead process")
     p.add_argument("--state", default="provisioner.state.json", metavar="FILE", help="state file")

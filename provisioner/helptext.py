@@ -138,6 +138,22 @@ _COMMANDS: dict[str, dict[str, tuple[tuple[str, str], ...]]] = {
         ),
         "env": (),
     },
+    "status": {
+        "examples": (
+            ("provisioner status examples/", "each dataflow's state and its last 5 runs"),
+            ("provisioner status --json --runs 20 .", "as JSON, 20 runs per dataflow"),
+        ),
+        "exit": (("0", "printed"), ("1", "no dataflow declared, bad manifests, service error")),
+        "env": _API_ENV,
+    },
+    "graph": {
+        "examples": (
+            ("provisioner graph examples/", "a Mermaid flowchart of the resources"),
+            ("provisioner graph --format dot . | dot -Tsvg > graph.svg", "Graphviz"),
+        ),
+        "exit": (("0", "printed"), ("1", "bad manifests (dangling or circular references)")),
+        "env": (("AEP_SANDBOX", "sandbox of manifests that name none (default prod)"),),
+    },
     "force-unlock": {
         "examples": (
             ("provisioner force-unlock", "remove the lock of a process that is gone"),

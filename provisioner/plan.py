@@ -116,6 +116,12 @@ class Plan:
                     n["update"] += 1
         return n
 
+    @property
+    def noun(self) -> str:
+        """What the plan is about, for its sentences: connections, or resources (the chain)."""
+        labels = {c.label for c in self.changes}
+        return "connections" if labels <= {"connection"} else "resources"
+
     def summary_line(self) -> str:
         n = self.counts()
         return (

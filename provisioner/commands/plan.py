@@ -43,6 +43,8 @@ def run(
                     and c.label == "connection"
                 ]
                 verdicts = checks.verify(runtime.client, targets)
+                path_targets, later = checks.path_targets(plan)
+                path_verdicts = checks.explore(runtime.client, path_targets)
     outputs.emit(console, plan, as_json=json, as_markdown=markdown)
     if out:
         outputs.save_plan(
@@ -56,8 +58,11 @@ def run(
             quiet=json or markdown,
         )
     # With --json/--markdown stdout is a document: the verify report goes to stderr then.
-    if verdicts is not None and not checks.report(console, verdicts, to_stderr=json or markdown):
-        return 1
+    if verdicts is not None:
+        connections_ok = checks.report(console, verdicts, to_stderr=json or markdown)
+        paths_ok = checks.report_paths(console, path_verdicts, later, to_stderr=json or markdown)
+        if not (connections_ok and paths_ok):
+            return 1
     if detailed_exitcode and plan.has_changes:
         return 2
     return 0

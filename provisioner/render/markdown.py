@@ -105,7 +105,7 @@ def details(c: Change) -> str:
     ]
     lines += _drift_note(c)
     if c.remote_id:
-        lines.append(f"Connection id: {_code(c.remote_id)}")
+        lines.append(f"{c.label.capitalize()} id: {_code(c.remote_id)}")
         lines.append("")
     body = "\n".join(_diff_line(c, f) for f in c.fields)
     if body:
@@ -130,12 +130,24 @@ def _summary(plan: Plan) -> str:
     return f"**{plan.summary_line()}**"
 
 
+def _picture(plan: Plan, limit: int) -> str:
+    """The graph of a plan whose resources reference each other, as a Mermaid block (kept to a
+    fifth of the comment; a bigger graph is left to `provisioner graph`)."""
+    from provisioner.render import graph
+
+    nodes, edges = graph.of_plan(plan)
+    if not edges:
+        return ""
+    block = "```mermaid\n" + graph.mermaid(nodes, edges) + "\n```\n"
+    return block if _size(block) <= limit // 5 else ""
+
+
 def render(plan: Plan, *, limit: int = LIMIT) -> str:
     """The whole comment, at most `limit` bytes; cut details (then rows) and say so if needed."""
     shown = [c for c in plan.changes if c.is_change or c.drift is not None]
     head = [MARKER, TITLE, ""]
     if not plan.has_changes:
-        head += ["**No changes.** The connections match the manifests and the state.", ""]
+        head += [f"**No changes.** The {plan.noun} match the manifests and the state.", ""]
     else:
         head += [_summary(plan), ""]
     sandboxes = ", ".join(plan.sandboxes) or "(none)"
@@ -149,6 +161,7 @@ def render(plan: Plan, *, limit: int = LIMIT) -> str:
     ]
     rows = [_row(c) for c in shown]
     blocks = [details(c) for c in shown]
+    picture = _picture(plan, limit)
 
     def note(rows_cut: int, details_cut: int) -> str:
         parts = []
@@ -172,6 +185,10 @@ def render(plan: Plan, *, limit: int = LIMIT) -> str:
         used += _size(r) + 1
         n_rows += 1
     n_blocks = 0
+    with_picture = False
+    if n_rows == len(rows) and picture and used + _size(picture) + 1 <= budget:
+        used += _size(picture) + 1
+        with_picture = True
     if n_rows == len(rows):
         used += 1
         for b in blocks:
@@ -180,6 +197,8 @@ def render(plan: Plan, *, limit: int = LIMIT) -> str:
             used += _size(b) + 1
             n_blocks += 1
     out = head + table_head + rows[:n_rows] + [""]
+    if with_picture:
+        out.append(picture)
     out += blocks[:n_blocks]
     if n_rows < len(rows) or n_blocks < len(blocks):
         out.append(note(len(rows) - n_rows, len(blocks) - n_blocks))

@@ -126,7 +126,7 @@ def render(console: Console, plan: Plan) -> list[str]:
     if not changes:
         lines.append(
             console.style("No changes.", "green", "bold")
-            + " The connections match the manifests and the state."
+            + f" The {plan.noun} match the manifests and the state."
         )
         return lines
     lines.append("provisioner will perform the following actions:")
