@@ -225,7 +225,8 @@ def run_cli(
     *argv: str, cwd: Path, env: dict[str, str], wall: float = 60.0
 ) -> subprocess.CompletedProcess[str]:
     """`python -m provisioner ARGV`; a run that outlives `wall` seconds is killed and fails the
-    test (a hang is a failure, never a hung test)."""
+    test (a hang is a failure, never a hung test). HARDENING_WALL overrides `wall`."""
+    wall = float(os.environ.get("HARDENING_WALL") or wall)
     try:
         return subprocess.run(
             [sys.executable, "-m", "provisioner", *argv],
