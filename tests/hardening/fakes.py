@@ -13,7 +13,6 @@ import os
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -257,5 +256,22 @@ def figure(name: str, **values: Any) -> None:
     print(f"\nFIGURE {name}: " + ", ".join(f"{k}={v}" for k, v in values.items()))
 
 
-def wall_clock() -> float:
-    return time.monotonic()
+def bounded(work: Callable[[], Any], wall: float = 60.0) -> Any:
+    """`work()` in a daemon thread: its result or its exception, or Hung after `wall` seconds
+    (an in-process call that would hang fails the test instead)."""
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["result"] = work()
+        except BaseException as exc:  # noqa: BLE001 (re-raised in the test's thread)
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(float(os.environ.get("HARDENING_WALL") or wall))
+    if thread.is_alive():
+        raise Hung(f"still running after {wall:g} s")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("result")

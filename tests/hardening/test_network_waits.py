@@ -14,6 +14,7 @@ from provisioner.http.pacing import AdaptivePacer
 from tests.hardening.fakes import (
     Reply,
     Request,
+    bounded,
     env_for,
     figure,
     manifest,
@@ -125,7 +126,7 @@ def test_a_trickling_token_answer_is_ended_by_the_deadline(fake: Any, client_for
     with pytest.raises(
         TransientError, match=r"IMS did not finish its answer to POST /ims/token/v3"
     ):
-        list(client.list_connections("prod"))
+        bounded(lambda: list(client.list_connections("prod")))
 
 
 # -- paging that must progress ------------------------------------------------------------------
