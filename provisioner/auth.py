@@ -11,6 +11,12 @@ import requests
 from provisioner.config import Settings
 from provisioner.errors import ApiError, AuthError, ConfigError
 from provisioner.http.call import Call
+from provisioner.http.limits import (
+    MAX_TOKEN_LIFETIME,
+    MIN_TOKEN_LIFETIME,
+    MIN_TOKEN_USE,
+    finite_seconds,
+)
 from provisioner.http.retry import Mode, RetryPolicy
 from provisioner.http.sender import Sender
 from provisioner.secrets import Secret
@@ -27,6 +33,10 @@ TOKEN_RETRIES = RetryPolicy(max_retries=3, backoff_cap=10.0, max_elapsed=60.0)
 
 def renewal_margin(expires_in: float) -> float:
     return min(max(MIN_MARGIN, 0.1 * expires_in), expires_in / 2)
+
+
+class TokenLifetimeError(ApiError):
+    """IMS answered with a token that cannot be used (an expires_in that is not a lifetime)."""
 
 
 class TokenProvider:
@@ -48,7 +58,7 @@ class TokenProvider:
         self._lock = threading.Lock()
         self._token: Secret | None = settings.access_token
         self._renew_at = float("inf")
-        self._refused: AuthError | None = None
+        self._refused: ApiError | None = None
         self.exchanges = 0  # token requests sent to IMS, for tests and benchmarks
 
     @property
@@ -64,7 +74,8 @@ class TokenProvider:
             if self._token is None or self._clock() >= self._renew_at:
                 try:
                     self._token = self._exchange()
-                except AuthError as exc:
+                except (AuthError, TokenLifetimeError) as exc:
+                    # Asking again would get the same answer: every lane gets this one.
                     self._refused = exc
                     raise
             return self._token
@@ -109,16 +120,33 @@ class TokenProvider:
                 "check AEP_IMS_URL",
                 status=reply.response.status_code,
             )
-        expires_in = _seconds(body.get("expires_in"))
-        self._renew_at = asked_at + expires_in - renewal_margin(expires_in)
+        expires_in = _lifetime(body, settings.ims_url)
+        answered_at = self._clock()
+        if answered_at - asked_at > expires_in - MIN_TOKEN_USE:
+            raise TokenLifetimeError(
+                f"IMS at {settings.ims_url} took {answered_at - asked_at:.0f} s to answer the "
+                f"token request, and its token lasts {expires_in:g} s: it would expire before it "
+                "could be used; check AEP_IMS_URL and the network, then try again"
+            )
+        # Renew ahead of time, but use each token at least MIN_TOKEN_USE: at most one
+        # exchange per second, however short the lifetime.
+        renew_at = asked_at + expires_in - renewal_margin(expires_in)
+        self._renew_at = max(renew_at, answered_at + MIN_TOKEN_USE)
         return Secret(value)
 
 
-def _seconds(value: object) -> float:
-    """expires_in as seconds; a missing or odd value means IMS's documented 24 hours."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+def _lifetime(body: dict[str, object], ims_url: str) -> float:
+    """expires_in in seconds: IMS's documented 24 hours when it is missing, at most a day, and
+    an error when it is not a finite number of at least MIN_TOKEN_LIFETIME seconds."""
+    raw = body.get("expires_in")
+    if raw is None:
         return DEFAULT_EXPIRES_IN
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        return DEFAULT_EXPIRES_IN
+    seconds = finite_seconds(raw)
+    if seconds is None or seconds < MIN_TOKEN_LIFETIME:
+        shown = repr(raw)[:40] if isinstance(raw, (int, float, str)) else type(raw).__name__
+        raise TokenLifetimeError(
+            f"IMS at {ims_url} answered the token request with expires_in={shown}, not a "
+            f"lifetime of at least {MIN_TOKEN_LIFETIME:g} s, so the token cannot be used; "
+            "check AEP_IMS_URL"
+        )
+    return min(seconds, MAX_TOKEN_LIFETIME)

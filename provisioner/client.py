@@ -6,13 +6,16 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Self
-from urllib.parse import parse_qsl, quote, urlsplit
+from urllib.parse import quote
 
 from provisioner.auth import TokenProvider
 from provisioner.config import Settings
 from provisioner.errors import ApiError
 from provisioner.http.call import FLOW_BASE, Call
 from provisioner.http.errors import SandboxNotFoundError
+from provisioner.http.limits import MAX_PAGES, RETRY_WINDOW_FACTOR
+from provisioner.http.paging import items_of as _items
+from provisioner.http.paging import paged
 from provisioner.http.retry import Mode, RetryPolicy
 from provisioner.http.sender import Pacer, Reply, Sender, new_session
 from provisioner.kinds import Kind
@@ -36,17 +39,20 @@ class FlowServiceClient:
         self,
         settings: Settings,
         *,
-        timeout: float = 30.0,
+        timeout: float | None = None,
         max_retries: int = 5,
         backoff_cap: float = 20.0,
         pool_size: int = 16,
         page_size: int = 100,
         sleep: Callable[[float], None] = time.sleep,
         pacer: Pacer | None = None,
-        max_elapsed: float = 120.0,
+        max_elapsed: float | None = None,
     ) -> None:
         if page_size < 1:
             raise ValueError("page_size must be at least 1")
+        # By default from AEP_HTTP_TIMEOUT (30 s): retries stop 4 times that after the first try.
+        timeout = settings.timeout if timeout is None else timeout
+        max_elapsed = RETRY_WINDOW_FACTOR * timeout if max_elapsed is None else max_elapsed
         self.settings = settings
         self.page_size = page_size
         self._session = new_session(pool_size)
@@ -102,7 +108,7 @@ class FlowServiceClient:
         limit = self.page_size
         start = 0
         seen: set[str] = set()
-        while True:
+        for _page in range(MAX_PAGES):
             params = [("limit", str(limit)), ("start", str(start)), *filters]
             if name is not None:
                 params.append(("name", name))
@@ -117,6 +123,10 @@ class FlowServiceClient:
             start += len(page)
             if len(page) < limit or not fresh or (total is not None and start >= total):
                 return
+        raise ApiError(
+            f"{SERVICES[service][1]} still had more of {path} after {MAX_PAGES} pages in sandbox "
+            f"'{sandbox}'; the listing cannot be completed"
+        )
 
     def get_item(self, kind: Kind, sandbox: str, item_id: str) -> dict[str, Any] | None:
         path = f"{kind.endpoint.collection}/{_seg(item_id)}"
@@ -256,24 +266,18 @@ class FlowServiceClient:
         # `name==a,b` means "a or b" to Flow Service, so a name with a comma is matched here.
         if name is not None and "," not in name:
             base.append(("property", f"name=={name}"))
-        path, params = collection, list(base)
-        seen: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
-        while True:
-            seen.add((path, tuple(params)))
-            body = self._json(self._send("GET", path, sandbox, Mode.READ, params=params))
-            for item in _items(body):
-                # Exact match, whatever the service's own matching rules are.
-                if name is None or item.get("name") == name:
-                    yield item
-            href = _next_href(body)
-            if href is None:
-                return
-            path, params = self._follow(href, base, collection)
-            if (path, tuple(params)) in seen:
-                raise ApiError(
-                    f"Flow Service sent the same next-page link twice while listing {collection[1:]} "
-                    f"in sandbox '{sandbox}' ({href}); the listing cannot be completed"
-                )
+        for item in paged(
+            lambda path, params: self._json(
+                self._send("GET", path, sandbox, Mode.READ, params=params)
+            ),
+            collection,
+            base,
+            origin=self._base,
+            what=f"{collection[1:]} in sandbox '{sandbox}'",
+        ):
+            # Exact match, whatever the service's own matching rules are.
+            if name is None or item.get("name") == name:
+                yield item
 
     def get_connection(self, sandbox: str, connection_id: str) -> dict[str, Any] | None:
         """The connection, or None when Flow Service does not know the id (404)."""
@@ -415,24 +419,6 @@ class FlowServiceClient:
     def _json(self, reply: Reply) -> Any:
         return reply.json()
 
-    def _follow(
-        self, href: str, base: list[tuple[str, str]], collection: str = "/connections"
-    ) -> tuple[str, list[tuple[str, str]]]:
-        """The path and query of a next link, keeping limit/property when the link lacks them."""
-        parts = urlsplit(href)
-        if parts.scheme or parts.netloc:
-            ours = urlsplit(self._base)
-            if (parts.scheme, parts.netloc) != (ours.scheme, ours.netloc):
-                # Never send the token to a host other than the configured gateway.
-                raise ApiError(
-                    f"Flow Service's next-page link points to another host ({parts.netloc}); "
-                    "refusing to follow it"
-                )
-        path = parts.path or collection
-        path = path.removeprefix(FLOW_BASE)
-        query = parse_qsl(parts.query, keep_blank_values=True)
-        present = {key for key, _ in query}
-        return path, query + [(k, v) for k, v in base if k not in present]
 
 
 def _offset_items(service: str, body: Any) -> list[dict[str, Any]]:
@@ -450,18 +436,6 @@ def _offset_total(body: Any) -> int | None:
     page = body.get("_page") if isinstance(body, dict) else None
     count = page.get("count") if isinstance(page, dict) else None
     return count if isinstance(count, int) and not isinstance(count, bool) and count > 0 else None
-
-
-def _items(body: Any) -> list[dict[str, Any]]:
-    items = body.get("items") if isinstance(body, dict) else None
-    return [i for i in items if isinstance(i, dict)] if isinstance(items, list) else []
-
-
-def _next_href(body: Any) -> str | None:
-    links = body.get("_links") if isinstance(body, dict) else None
-    nxt = links.get("next") if isinstance(links, dict) else None
-    href = nxt.get("href") if isinstance(nxt, dict) else None
-    return href if isinstance(href, str) and href else None
 
 
 def _etag(reply: Reply, answer: Any) -> str:

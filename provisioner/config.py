@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from provisioner.errors import ConfigError
+from provisioner.http.limits import DEFAULT_TIMEOUT, MAX_TIMEOUT, MIN_TIMEOUT, finite_seconds
 from provisioner.secrets import Secret
 
 DEFAULT_SCOPES = "openid,session,AdobeID,read_organizations,additional_info.projectedProductContext"
@@ -26,6 +28,7 @@ class Settings:
     platform_url: str = DEFAULT_PLATFORM_URL
     ims_url: str = DEFAULT_IMS_URL
     default_sandbox: str = DEFAULT_SANDBOX
+    timeout: float = DEFAULT_TIMEOUT  # AEP_HTTP_TIMEOUT; provisioner.http.limits derives the rest
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -50,18 +53,67 @@ class Settings:
             platform_url=_url(env, "AEP_PLATFORM_URL", DEFAULT_PLATFORM_URL),
             ims_url=_url(env, "AEP_IMS_URL", DEFAULT_IMS_URL),
             default_sandbox=env.get("AEP_SANDBOX") or DEFAULT_SANDBOX,
+            timeout=_timeout(env),
         )
 
 
 def _url(env: Mapping[str, str], name: str, default: str) -> str:
     value = (env.get(name) or default).rstrip("/")
     try:
-        _ = urlsplit(value).port  # a broken IPv6 host or a port out of range raise here
+        parts = urlsplit(value)
+        _ = parts.port  # a broken IPv6 host or a port out of range raise here
     except ValueError as exc:
         raise ConfigError(
             f"{name}={value!r} is not a usable URL ({exc}); give it as https://host"
         ) from None
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ConfigError(f"{name}={value!r} is not a usable URL; give it as https://host")
+    refusal = clear_text_refusal(name, value)
+    if refusal:
+        raise ConfigError(refusal)
     return value
+
+
+def is_loopback(host: str | None) -> bool:
+    """127.0.0.0/8, ::1 and localhost: the only hosts plain http:// may be used with."""
+    if not host:
+        return False
+    host = host.lower().rstrip(".")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.split("%", 1)[0]).is_loopback
+    except ValueError:
+        return False
+
+
+def clear_text_refusal(name: str, url: str) -> str | None:
+    """Why `url` (the value of variable `name`) may not be used, or None: plain http:// would
+    send the client secret or the access token in clear to a host other than this machine."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        return None  # reported as an unusable URL where it is parsed
+    if parts.scheme.lower() != "http" or is_loopback(host):
+        return None
+    return (
+        f"{name}={url!r} uses plain http:// to {host}, which would send the credentials in "
+        "clear; use https:// (plain http:// is allowed only for 127.0.0.0/8, ::1 and localhost)"
+    )
+
+
+def _timeout(env: Mapping[str, str]) -> float:
+    raw = env.get("AEP_HTTP_TIMEOUT")
+    if not raw:
+        return DEFAULT_TIMEOUT
+    seconds = finite_seconds(raw.strip())
+    if seconds is None or not MIN_TIMEOUT <= seconds <= MAX_TIMEOUT:
+        raise ConfigError(
+            f"AEP_HTTP_TIMEOUT={raw!r} is not a number of seconds between {MIN_TIMEOUT:g} and "
+            f"{MAX_TIMEOUT:g}; set it to one (default {DEFAULT_TIMEOUT:g}) or unset it"
+        )
+    return seconds
 
 
 def resolve_sandbox(cli: str | None, manifest: str | None, settings_default: str) -> str:

@@ -19,7 +19,10 @@ from provisioner.errors import (
     TransientError,
     UncertainWriteError,
 )
+from provisioner.http.body import BodyTooLarge
 from provisioner.http.call import Call
+from provisioner.http.deadline import DeadlineExceeded
+from provisioner.http.limits import megabytes
 from provisioner.http.retry import RETRY_STATUSES, Mode
 from provisioner.render import escape
 from provisioner.secrets import mask_echoes
@@ -239,13 +242,26 @@ def _from_exception(
         )
     if isinstance(exc, requests.exceptions.InvalidHeader):
         return ApiError(_unsendable_header(call))
+    if isinstance(exc, BodyTooLarge):
+        what = (
+            f"{call.service} answered {call.label} with {exc.status} and a body larger than "
+            f"{megabytes(exc.limit)}, the most the tool reads"
+        )
+        if 200 <= exc.status < 300 and call.mode in (Mode.CREATE, Mode.WRITE):
+            return UncertainWriteError(
+                f"the outcome of {call.label} is unknown: {what}, so the change was probably "
+                "made but its answer could not be used"
+            )
+        return ApiError(f"{what}; the answer was not used", status=exc.status)
     if not retryable_exception(exc):
         configured = call.settings.ims_url if call.service == "IMS" else call.settings.platform_url
         return ApiError(
             f"{variable}={configured!r} is not a usable URL ({_scrubbed_reason(exc, call)}); "
             "give it as https://host"
         )
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
+    if isinstance(exc, DeadlineExceeded):
+        what = f"{call.service} did not finish its answer to {call.label} within {exc.seconds:g} s"
+    elif isinstance(exc, requests.exceptions.ConnectTimeout):
         what = f"could not connect to {origin} in time"
     elif isinstance(exc, requests.exceptions.ReadTimeout):
         what = f"{call.service} sent no answer to {call.label} in time"

@@ -1,5 +1,8 @@
 """AdaptivePacer: one request rate shared by every lane, learnt from the service's 429 answers.
 
+A pause asked by Retry-After is capped (provisioner.http.limits.RETRY_AFTER_CAP) here as in the
+retry loop, so no answer can hold the lanes for longer than that.
+
 Adobe documents no rate limit, so the pacer starts unlimited. When Flow Service answers 429, it
 estimates the rate the service sustained since the previous 429 (successes over that time plus
 the Retry-After pause) and from then on spaces requests at slightly less than that, for all lanes
@@ -13,6 +16,8 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+
+from provisioner.http.limits import RETRY_AFTER_CAP, finite_seconds
 
 # Pace at this share of the rate the service was seen to sustain.
 MARGIN = 0.97
@@ -66,7 +71,10 @@ class AdaptivePacer:
             now = self._clock()
             if now < self._resume:
                 return  # another lane's request from the same burst: already accounted for
-            pause = retry_after if retry_after is not None else 1.0
+            # Never longer than the cap, whatever the service asked (and 1 s when it said nothing
+            # usable): one 429 must not stop every lane for longer than a single retry waits.
+            asked = finite_seconds(retry_after)
+            pause = 1.0 if asked is None else min(asked, RETRY_AFTER_CAP)
             # What the service let through since the last 429, the coming pause included.
             since = now if self._since is None else self._since
             sustained = self._ok / max(now - since + pause, 1e-3)

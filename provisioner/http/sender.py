@@ -11,13 +11,22 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
 from requests.auth import AuthBase
 
-from provisioner.errors import NotFoundError
+from provisioner.config import clear_text_refusal
+from provisioner.errors import ConfigError, NotFoundError, TransientError
 from provisioner.http import httplog
+from provisioner.http.body import read_body
 from provisioner.http.call import Call
+from provisioner.http.deadline import WATCHDOG, DeadlineExceeded, WatchedAdapter
 from provisioner.http.errors import body_json, nothing_sent, retryable_exception, translate
+from provisioner.http.limits import (
+    CONNECT_TIMEOUT_CAP,
+    DEADLINE_FACTOR,
+    MAX_BODY_BYTES,
+    MAX_TOKEN_BODY_BYTES,
+    RETRY_AFTER_GIVE_UP,
+)
 from provisioner.http.retry import (
     HONOURS_RETRY_AFTER,
     RETRY_STATUSES,
@@ -89,7 +98,8 @@ def new_session(pool_size: int) -> CountingSession:
     """One Session for every lane: a pool as large as the parallelism, no urllib3 retries."""
     session = CountingSession()
     # max_retries=0: every retry decision is made in Sender.send, where it can see the method.
-    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
+    # Its connections let the watchdog end an attempt that outlives its deadline.
+    adapter = WatchedAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     return session
@@ -138,8 +148,10 @@ class Sender:
     ) -> None:
         self.session = session
         self.policy = policy
-        # (connect, read): a dead host fails fast, a slow answer gets the whole timeout.
-        self.timeout = (min(timeout, 10.0), timeout)
+        # (connect, read): a dead host fails fast, a slow answer gets the whole timeout; and
+        # each attempt, its whole body included, must end within the deadline.
+        self.timeout = (min(timeout, CONNECT_TIMEOUT_CAP), timeout)
+        self.deadline = DEADLINE_FACTOR * timeout
         self.sleep = sleep
         self.pacer = pacer
         self._observe: Callable[[int, float | None], None] | None = getattr(pacer, "observe", None)
@@ -150,6 +162,7 @@ class Sender:
         self, call: Call, *, tokens: TokenSource | None = None, allow_not_found: bool = False
     ) -> Reply:
         """The 2xx answer (or 404 when allowed); any other end raises a provisioner error."""
+        _refuse_clear_text(call)
         start = self._clock()
         attempts = retries = 0
         renewed = maybe_applied = False
@@ -192,6 +205,11 @@ class Sender:
                     raise translate(outcome, told, attempts=attempts, maybe_applied=True)
                 if status in HONOURS_RETRY_AFTER:
                     retry_after = parse_retry_after(outcome.headers.get("Retry-After"))
+                    patience = min(RETRY_AFTER_GIVE_UP, self.policy.max_elapsed)
+                    if retry_after is not None and retry_after > patience:
+                        if maybe_applied and call.mode is not Mode.READ:
+                            raise translate(outcome, told, attempts=attempts, maybe_applied=True)
+                        raise _too_long_a_wait(told, status, retry_after, patience)
             else:
                 if not retryable_exception(outcome):
                     raise translate(outcome, told, attempts=attempts) from None
@@ -212,8 +230,10 @@ class Sender:
     def _once(
         self, call: Call, headers: dict[str, str]
     ) -> requests.Response | requests.RequestException:
+        """One attempt, its whole body read (within the size limit and the deadline)."""
+        attempt = WATCHDOG.start(self.deadline)
         try:
-            return self.session.request(
+            response = self.session.request(
                 call.method,
                 call.url,
                 params=list(call.params) or None,
@@ -224,9 +244,40 @@ class Sender:
                 verify=True,
                 allow_redirects=False,
                 auth=_HEADERS_ONLY,
+                stream=True,  # the body is read by read_body, with its limit
             )
-        except requests.RequestException as exc:
-            return exc
+            read_body(response, MAX_TOKEN_BODY_BYTES if call.service == "IMS" else MAX_BODY_BYTES)
+            return response
         except UnicodeEncodeError:
             # http.client sends header values as Latin-1; translate names the setting at fault.
             return requests.exceptions.InvalidHeader("a header value is not Latin-1 text")
+        except Exception as exc:
+            if attempt.expired:
+                # Whatever the shut-down socket made the read raise: the deadline passed.
+                return DeadlineExceeded(attempt.seconds)
+            if isinstance(exc, requests.RequestException):
+                return exc
+            raise
+        finally:
+            WATCHDOG.finish(attempt)
+
+
+def _refuse_clear_text(call: Call) -> None:
+    """Nothing goes over plain http:// to a host that is not this machine (the URLs are checked
+    when the settings are read; this also holds for settings made in code)."""
+    ims = call.service == "IMS"
+    variable = "AEP_IMS_URL" if ims else "AEP_PLATFORM_URL"
+    if clear_text_refusal(variable, call.url):
+        configured = call.settings.ims_url if ims else call.settings.platform_url
+        raise ConfigError(
+            clear_text_refusal(variable, configured) or clear_text_refusal(variable, call.url) or ""
+        )
+
+
+def _too_long_a_wait(call: Call, status: int, seconds: float, patience: float) -> TransientError:
+    return TransientError(
+        f"{call.service} answered {call.label} with {status} and asked to wait {seconds:.0f} s "
+        f"(Retry-After) before trying again, longer than the {patience:g} s the tool waits for "
+        "a request; try again later",
+        status=status,
+    )

@@ -166,7 +166,8 @@ def test_a_circle_of_references_is_an_error_at_a_reference() -> None:
 
     result = Checked(declared=[declared("a", "b", 3), declared("b", "a", 9)])
     problems = graph.check([result], None, "prod")
-    assert [str(p) for p in problems] == [
-        "m.yaml:3:5: sources.a: the references go round in a circle (a -> b -> a); a resource "
+    expected = (
+        "m.yaml:9:5: sources.b: the references go round in a circle (a -> b -> a); a resource "
         "cannot depend on itself, so remove one of these references."
-    ]
+    )
+    assert [str(p) for p in problems] == [expected]
