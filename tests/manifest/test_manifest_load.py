@@ -167,7 +167,7 @@ def test_validate_is_quiet_when_the_environment_is_set(
 def test_examples_validate(cli: Callable[..., Result]) -> None:
     result = cli("validate", str(REPO / "examples"))
     assert result.code == 0
-    assert result.out == "Success! 3 connections in 1 file are valid.\n"
+    assert result.out == "Success! 7 resources in 2 files are valid.\n"  # the chain too
     assert len(result.err.splitlines()) == 4  # the four EXAMPLE_* variables are unset here
     assert all(line.startswith("Warning: ") for line in result.err.splitlines())
 
