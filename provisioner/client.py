@@ -45,6 +45,7 @@ class FlowServiceClient:
         pool_size: int = 16,
         page_size: int = 100,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,  # when tokens are renewed (tests move it)
         pacer: Pacer | None = None,
         max_elapsed: float | None = None,
     ) -> None:
@@ -56,7 +57,9 @@ class FlowServiceClient:
         self.settings = settings
         self.page_size = page_size
         self._session = new_session(pool_size)
-        self.tokens = TokenProvider(settings, self._session, timeout=timeout, sleep=sleep)
+        self.tokens = TokenProvider(
+            settings, self._session, timeout=timeout, sleep=sleep, clock=clock
+        )
         policy = RetryPolicy(
             max_retries=max_retries, backoff_cap=backoff_cap, max_elapsed=max_elapsed
         )

@@ -65,6 +65,7 @@ class App:
         self.catalog = Catalog(catalog)
 
     def handle(self, req: Request) -> Response:
+        self.faults.begin(req.method, req.path, req.query, req.body)
         self.faults.delay()
         if req.path.rstrip("/") == IMS_TOKEN:
             return self._token(req)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
@@ -41,14 +40,15 @@ def test_ten_threads_share_one_token_exchange(emulator, make_client):
     assert len(list(client.list_connections("prod"))) == 10
 
 
-@pytest.mark.slow
 def test_a_short_lived_token_is_renewed_before_it_expires(emulator_factory, make_client):
-    emu = emulator_factory(token_ttl=2)
-    client = make_client(emu.url)
+    # One fake clock for both sides: the emulator's token expiry and the client's renewal.
+    now = [1_800_000_000.0]
+    emu = emulator_factory(token_ttl=2, clock=lambda: now[0])
+    client = make_client(emu.url, clock=lambda: now[0])
     list(client.list_connections("prod"))
     list(client.list_connections("prod"))
     assert client.token_requests == 1
-    time.sleep(1.5)  # past the renewal point (half of a 2 s lifetime), before expiry
+    now[0] += 1.5  # past the renewal point (half of a 2 s lifetime), before expiry
     list(client.list_connections("prod"))
     assert client.token_requests == 2
     # Renewed ahead of time: no request was refused, so nothing was sent twice.

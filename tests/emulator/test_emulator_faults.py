@@ -118,3 +118,29 @@ def test_commit_fail_rate_does_the_write_then_answers_500(
     assert observer.list_all() == []
     # Reads are not writes: they never roll the commit dice.
     assert flaky.call("GET", "/connections").status_code == 200
+
+
+def test_seeded_dice_follow_the_request_not_the_thread_order(emulator_factory: Any) -> None:
+    """With a seed each request's outcome is fixed, whatever order parallel lanes send in."""
+
+    def outcomes(order: list[int]) -> dict[int, int]:
+        api = Api(emulator_factory(fail_rate=0.5, seed=11).url)
+        got: dict[int, int] = {}
+        lock = threading.Lock()
+
+        def get(i: int) -> None:
+            status = api_copy(api).call("GET", f"/connections?limit={i + 1}").status_code
+            with lock:
+                got[i] = status
+
+        threads = [threading.Thread(target=get, args=(i,)) for i in order]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        return got
+
+    first = outcomes(list(range(12)))
+    again = outcomes(list(reversed(range(12))))
+    assert first == again
+    assert {200, 503} <= set(first.values())  # the dice did fail some and pass others
