@@ -11,6 +11,7 @@ import argparse
 import importlib
 import logging
 import math
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
@@ -77,12 +78,7 @@ def _paths(p: argparse.ArgumentParser) -> None:
 
 def _api_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("state and target")
-    g.add_argument(
-        "--state",
-        default="provisioner.state.json",
-        metavar="FILE",
-        help="state file (default: provisioner.state.json)",
-    )
+    _state_option(g)
     g.add_argument(
         "--sandbox",
         metavar="NAME",
@@ -99,6 +95,18 @@ def _api_options(p: argparse.ArgumentParser) -> None:
         "--emulator",
         action="store_true",
         help="run against a local emulator started in-process (data under .provisioner/)",
+    )
+
+
+def _state_option(p: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """--state FILE or s3://BUCKET/KEY; the default comes from PROVISIONER_STATE."""
+    env = os.environ.get("PROVISIONER_STATE", "")
+    p.add_argument(
+        "--state",
+        default=env or "provisioner.state.json",
+        metavar="STATE",
+        help="state file, or s3://BUCKET/KEY for a remote state (default: $PROVISIONER_STATE, "
+        f"else provisioner.state.json{'; now ' + env if env else ''})",
     )
 
 
@@ -157,7 +165,9 @@ def build_parser() -> argparse.ArgumentParser:
     def command(name: str, help_: str) -> argparse.ArgumentParser:
         return sub.add_parser(name, help=help_, description=help_, parents=[parent])
 
-    p = command("validate", "check manifests offline: YAML, schema, references, duplicates, secrets")
+    p = command(
+        "validate", "check manifests offline: YAML, schema, references, duplicates, secrets"
+    )
     _paths(p)
 
     p = command("plan", "compare manifests, state and Flow Service, and print the plan")
@@ -171,9 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="exit 0 when there are no changes, 2 when there are, 1 on error",
     )
-    p.add_argument(
-        "--verify", action="store_true", help="also test each connection's credentials"
-    )
+    p.add_argument("--verify", action="store_true", help="also test each connection's credentials")
     _api_options(p)
 
     p = command("apply", "apply a fresh plan of the manifests, or a saved plan file")
@@ -207,7 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("show", "print the state, or a saved plan")
     p.add_argument("planfile", nargs="?", metavar="PLANFILE", help="a plan saved by 'plan --out'")
     p.add_argument("--json", action="store_true", help="print JSON")
-    p.add_argument("--state", default="provisioner.state.json", metavar="FILE", help="state file")
+    _state_option(p)
 
     p = command("state", "inspect or forget state entries (nothing remote changes)")
     state_sub = p.add_subparsers(
@@ -217,15 +225,23 @@ def build_parser() -> argparse.ArgumentParser:
         ("list", "list the addresses in the state"),
         ("show", "show one state entry"),
         ("rm", "forget an entry (the connection itself is left alone)"),
+        ("push", "copy a local state FILE to --state (e.g. s3://BUCKET/KEY)"),
+        ("pull", "copy --state (e.g. s3://BUCKET/KEY) to a local state FILE"),
     ):
         sp = state_sub.add_parser(name, help=help_, description=help_, parents=[parent])
-        if name != "list":
+        if name in ("show", "rm"):
             sp.add_argument("address", metavar="ADDRESS")
-        sp.add_argument(
-            "--state", default="provisioner.state.json", metavar="FILE", help="state file"
-        )
-        sp.add_argument("--sandbox", metavar="NAME", help="only entries of this sandbox")
-        if name == "rm":
+        if name in ("push", "pull"):
+            sp.add_argument("file", metavar="FILE", help="the local state file")
+            sp.add_argument(
+                "--force",
+                action="store_true",
+                help="overwrite even a state of another lineage, or a newer one",
+            )
+        _state_option(sp)
+        if name not in ("push", "pull"):
+            sp.add_argument("--sandbox", metavar="NAME", help="only entries of this sandbox")
+        if name in ("rm", "push", "pull"):
             sp.add_argument(
                 "--lock-timeout",
                 type=_non_negative_float,
@@ -235,7 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
             )
 
     p = command("force-unlock", "remove a state lock left by a dead process")
-    p.add_argument("--state", default="provisioner.state.json", metavar="FILE", help="state file")
+    _state_option(p)
     p.add_argument(
         "--force", action="store_true", help="remove the lock even if its holder looks alive"
     )

@@ -206,6 +206,16 @@ class StateStore:
         self.backend.sweep()
         return saved
 
+    def overwrite(self, state: State, base: State) -> None:
+        """Store `state` exactly as it is (its lineage and serial), replacing `base`, the state
+        as load() returned it (refused if another run wrote since). For state push/pull."""
+        current = self._read()
+        if current is not None:
+            self._check_base(current.data, base)
+        self.backend.check_writable()
+        self.backend.write(codec.encode(state), current)
+        self._drop_journal(base)
+
     def _check_base(self, current: bytes, state: State) -> None:
         try:
             doc = json.loads(current)
