@@ -155,10 +155,6 @@ def header_line(state: State) -> bytes:
     return codec.dumps_line(_header(state)).encode("utf-8")
 
 
-class JournalError(StateError):
-    """The journal could not be written: no new change may start; known results are kept."""
-
-
 class Sink(Protocol):
     """Where a StateWriter's records go: a local file, or journal objects in S3."""
 
@@ -217,9 +213,8 @@ class StateWriter:
     block ends, however it ends. `state` is a snapshot of the state so far (an O(n) copy).
 
     When the journal cannot be written (a full disk, a read-only file, a lost S3 permission),
-    put() still keeps the entry in memory, so the final save holds every id known, and raises
-    JournalError naming the journal and the cause; `failure` then says why no new change may
-    start.
+    the result is still kept in memory, so the state saved at the end holds every id known;
+    `failure` then names the journal and the cause, and the caller must start no new change.
     """
 
     def __init__(self, sink: Sink, base: State) -> None:
@@ -235,7 +230,7 @@ class StateWriter:
         if self._closed:
             raise RuntimeError("this state writer is closed")
         if self.failure is not None:
-            raise JournalError(self.failure)
+            return  # the journal is broken: the result lives in memory until the final save
         try:
             self._sink.append(data)
         except OSError as exc:
@@ -244,17 +239,13 @@ class StateWriter:
             self._fail(str(exc))
 
     def _fail(self, why: str) -> None:
-        message = (
-            f"{why}; no new change is started, and every id already known is kept in the "
-            "state saved at the end"
-        )
         with self._lock:
             if self.failure is None:
-                self.failure = message
-        raise JournalError(message)
+                self.failure = why
 
     def put(self, entry: StateEntry) -> None:
-        """Record `entry` (added or replaced). Once this returns, a crash cannot lose it."""
+        """Record `entry` (added or replaced). Once this returns, a crash cannot lose it,
+        unless `failure` is set: then it is kept in memory for the final save."""
         if not isinstance(entry, StateEntry):
             raise TypeError("put() takes a StateEntry")
         org, sandbox, address = entry.key
@@ -265,11 +256,9 @@ class StateWriter:
             "address": address,
             "entry": codec.entry_doc(entry),
         }
-        try:
-            self._append(record)
-        finally:  # known even when the journal failed: the final save keeps it
-            with self._lock:
-                self._entries[entry.key] = entry
+        self._append(record)
+        with self._lock:
+            self._entries[entry.key] = entry
 
     def remove(self, org: str, sandbox: str, address: str) -> bool:
         """Forget an entry; False (and nothing written) if the state did not hold it."""
@@ -277,11 +266,9 @@ class StateWriter:
         with self._lock:
             if key not in self._entries:
                 return False
-        try:
-            self._append({"op": "rm", "org": org, "sandbox": sandbox, "address": address})
-        finally:
-            with self._lock:
-                self._entries.pop(key, None)
+        self._append({"op": "rm", "org": org, "sandbox": sandbox, "address": address})
+        with self._lock:
+            self._entries.pop(key, None)
         return True
 
     def get(self, org: str, sandbox: str, address: str) -> StateEntry | None:

@@ -89,7 +89,15 @@ class LocalBackend:
     def journal_exists(self) -> bool:
         return self.journal_path.exists() or self.journal_path.is_symlink()
 
+    def _refuse_link(self) -> None:
+        if self.journal_path.is_symlink():
+            raise StateError(
+                f"the journal {self.journal_path} is a symbolic link; provisioner never reads "
+                "or writes a companion file through a link: remove it, then run again"
+            )
+
     def journal_segments(self) -> list[Segment]:
+        self._refuse_link()
         try:
             data = self.journal_path.read_bytes()
         except FileNotFoundError:
@@ -102,14 +110,12 @@ class LocalBackend:
         return [Segment(str(self.journal_path), data)]
 
     def journal_open(self, header: bytes) -> journal.Sink:
+        self._refuse_link()
         try:
             return journal.FileSink(self.journal_path, header, self._count)
         except OSError as exc:
-            if exc.errno == errno.ELOOP or self.journal_path.is_symlink():
-                raise StateError(
-                    f"the journal {self.journal_path} is a symbolic link; provisioner never "
-                    "writes a companion file through a link: remove it, then run again"
-                ) from None
+            if exc.errno == errno.ELOOP:
+                self._refuse_link()
             if exc.errno == errno.EISDIR:
                 raise StateError(
                     f"cannot write the journal {self.journal_path}: it is a directory; move "

@@ -246,7 +246,17 @@ class StateStore:
             yield w
         finally:
             w.close()
-            w.finish(self.save(w.state))
+            try:
+                saved = self.save(w.state)
+            except StateError as exc:
+                if w.failure is None:
+                    raise
+                raise StateError(
+                    f"{w.failure}, and then {exc}; the results recorded before the journal "
+                    f"failed stay in {self.backend.journal_name}, which the next run replays, "
+                    "and the next plan adopts the others by name"
+                ) from None
+            w.finish(saved)
 
     def writer(self, state: State) -> AbstractContextManager[StateWriter]:
         """Per-result writes: `with store.writer(state) as w: w.put(entry)` from any thread.
