@@ -84,6 +84,7 @@ class S3Backend:
         self.journal_name = f"{name}.journal/"
         self.lock_name = f"{name}.lock"
         self.bytes_written = 0
+        self.journal_objects_written = 0
         self._client: Any = None
         self._errors: tuple[type[Exception], ...] = ()
         self._mine: LockInfo | None = None  # the lock this process holds
@@ -464,6 +465,7 @@ class S3Sink:
         key = f"{self._prefix}-{len(self._keys):06d}"
         self._backend._put(key, self._header + b"".join(batch), "write the journal of")
         self._keys.append(key)
+        self._backend.journal_objects_written += 1
 
     def append(self, data: bytes) -> None:
         with self._cond:

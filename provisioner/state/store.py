@@ -195,12 +195,12 @@ class StateStore:
         # Encoding is the costly part at thousands of entries: `state` as it would be written
         # differs from `saved` only in its top-level serial line, so encode once.
         unchanged = _with_serial(data, saved.serial, state.serial) or codec.encode(state)
-        if current is not None and current.data != unchanged:
-            self._check_base(current.data, state)
         if current is not None and current.data == unchanged:
             self._drop_journal(state)
             return state
         self.backend.check_writable()
+        if current is not None:
+            self._check_base(current.data, state)
         self.backend.write(data, current)
         self._drop_journal(state)
         self.backend.sweep()
@@ -210,9 +210,9 @@ class StateStore:
         """Store `state` exactly as it is (its lineage and serial), replacing `base`, the state
         as load() returned it (refused if another run wrote since). For state push/pull."""
         current = self._read()
+        self.backend.check_writable()
         if current is not None:
             self._check_base(current.data, base)
-        self.backend.check_writable()
         self.backend.write(codec.encode(state), current)
         self._drop_journal(base)
 
@@ -227,8 +227,16 @@ class StateStore:
             raise StateError(
                 f"the {self.noun} {self.name} changed since this run read it (now lineage "
                 f"{lineage} serial {serial}, expected lineage {state.lineage} serial "
-                f"{state.serial}); another run wrote it, so nothing was saved: run again"
+                f"{state.serial}); another run wrote it, so nothing was saved{self._kept()}"
             )
+
+    def _kept(self) -> str:
+        if not self.remote:
+            return ": run again"
+        return (
+            f"; this run's results are kept in the journal objects under "
+            f"{self.backend.journal_name}, which the next run folds in: run again"
+        )
 
     def _drop_journal(self, state: State) -> None:
         """Remove the journal pieces that `state` includes (replayed by load, or this run's)."""
