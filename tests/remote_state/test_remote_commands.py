@@ -26,7 +26,7 @@ def test_the_whole_lifecycle_on_a_remote_state(
     assert applied.returncode == 0, applied.stdout + applied.stderr
     doc = json.loads(remote.get() or b"{}")
     assert doc["serial"] >= 1
-    assert remote.keys() == ["", ".backup"] or remote.keys() == [""]
+    assert remote.objects() == ["", ".backup"] or remote.objects() == [""]
     assert not remote.journal_keys()
     assert len(api.list()) == 3
 

@@ -140,7 +140,7 @@ def test_a_lock_broken_under_a_running_apply_refuses_its_next_write(
         assert "created" in proc.stdout.readline()
     info = run_cli("force-unlock", "--state", remote.url, cwd=other_dir)
     assert info.returncode == 1  # alive: refused without --force, after naming the holder
-    assert f"is locked by 'apply' (user" in info.stdout and f"pid {proc.pid}" in info.stdout
+    assert "is locked by 'apply' (user" in info.stdout and f"pid {proc.pid}" in info.stdout
     assert "--force" in info.stderr
     broken = run_cli("force-unlock", "--state", remote.url, "--force", cwd=other_dir)
     assert broken.returncode == 0 and "Lock removed" in broken.stdout, broken.stderr

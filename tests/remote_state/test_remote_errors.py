@@ -68,9 +68,19 @@ def test_bad_credentials(seaweed: Any, run_cli: Any, tmp_path: Path) -> None:
         run_cli("force-unlock", "--state", "s3://state/x.json", cwd=tmp_path, env=unknown_key),
         "S3 refused the AWS credentials (InvalidAccessKeyId)",
     )
-    none = {k: v for k, v in seaweed.env().items() if not k.startswith("AWS_") or k in (
-        "AWS_ENDPOINT_URL_S3", "AWS_DEFAULT_REGION", "AWS_CONFIG_FILE",
-        "AWS_SHARED_CREDENTIALS_FILE", "AWS_EC2_METADATA_DISABLED")}
+    none = {
+        k: v
+        for k, v in seaweed.env().items()
+        if not k.startswith("AWS_")
+        or k
+        in (
+            "AWS_ENDPOINT_URL_S3",
+            "AWS_DEFAULT_REGION",
+            "AWS_CONFIG_FILE",
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "AWS_EC2_METADATA_DISABLED",
+        )
+    }
     _one_sentence(
         run_cli("state", "list", "--state", "s3://state/x.json", cwd=tmp_path, env=none),
         "no AWS credentials were found",
@@ -81,8 +91,9 @@ def test_bad_credentials(seaweed: Any, run_cli: Any, tmp_path: Path) -> None:
 def test_a_missing_bucket(seaweed: Any, run_cli: Any, tmp_path: Path) -> None:
     for argv in (["state", "list"], ["force-unlock"], ["state", "rm", "x"]):
         _one_sentence(
-            run_cli(*argv, "--state", "s3://no-such-bucket/x.json", cwd=tmp_path,
-                    env=seaweed.env()),
+            run_cli(
+                *argv, "--state", "s3://no-such-bucket/x.json", cwd=tmp_path, env=seaweed.env()
+            ),
             "the bucket no-such-bucket of the state s3://no-such-bucket/x.json does not exist",
         )
     # Nothing was created on the way (SeaweedFS would create a bucket on a PUT).

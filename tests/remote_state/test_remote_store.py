@@ -36,9 +36,11 @@ def test_every_state_write_is_conditional_on_the_etag_read(aws_env: Any, remote:
 def test_the_lock_is_exclusive_and_names_its_holder(aws_env: Any, remote: Any) -> None:
     one, two = StateStore(remote.url), StateStore(remote.url)
     with one.lock("apply"):
-        with pytest.raises(LockError, match=r"is locked by 'apply' \(user .*pid \d+ on host"):
-            with two.lock("destroy"):
-                pass
+        with (
+            pytest.raises(LockError, match=r"is locked by 'apply' \(user .*pid \d+ on host"),
+            two.lock("destroy"),
+        ):
+            pass
         holder = two.lock_info()
         assert holder is not None and holder.command == "apply" and holder.where
     assert remote.get(".lock") is None
@@ -74,21 +76,23 @@ def test_a_run_whose_lock_was_broken_keeps_its_results_for_the_next_run(
     a_lock = a.lock("apply A")
     a_lock.__enter__()
     base = a.load()
-    with pytest.raises(StateConflict, match="was removed while this run held it"):
-        with a.writer(base) as wa:
-            wa.put(make_entry(1, salt=base.salt))
-            wa.put(make_entry(2, salt=base.salt))
-            # Someone breaks A's lock; B applies meanwhile, folding what A wrote so far.
-            b = StateStore(remote.url)
-            assert b.remove_lock()
-            with b.lock("apply B"):
-                state_b = b.load()
-                assert {e.address for e in state_b} == {"conn-1", "conn-2"}
-                with b.writer(state_b) as wb:
-                    wb.put(make_entry(3, salt=base.salt))
-            # A goes on: these results exist only in A's journal objects.
-            wa.put(make_entry(4, salt=base.salt))
-            wa.put(make_entry(5, salt=base.salt))
+    with (
+        pytest.raises(StateConflict, match="was removed while this run held it"),
+        a.writer(base) as wa,
+    ):
+        wa.put(make_entry(1, salt=base.salt))
+        wa.put(make_entry(2, salt=base.salt))
+        # Someone breaks A's lock; B applies meanwhile, folding what A wrote so far.
+        b = StateStore(remote.url)
+        assert b.remove_lock()
+        with b.lock("apply B"):
+            state_b = b.load()
+            assert {e.address for e in state_b} == {"conn-1", "conn-2"}
+            with b.writer(state_b) as wb:
+                wb.put(make_entry(3, salt=base.salt))
+        # A goes on: these results exist only in A's journal objects.
+        wa.put(make_entry(4, salt=base.salt))
+        wa.put(make_entry(5, salt=base.salt))
     a_lock.__exit__(None, None, None)
     after_b = StateStore(remote.url).load()
     assert remote.journal_keys()  # A's later results wait in S3
@@ -100,7 +104,7 @@ def test_a_run_whose_lock_was_broken_keeps_its_results_for_the_next_run(
             pass
     assert {e.address for e in wc.state} == {f"conn-{i}" for i in (1, 2, 3, 4, 5)}
     assert not remote.journal_keys()  # folded, then removed
-    for key in remote.keys():
+    for key in remote.objects():
         assert SENTINEL.encode() not in (remote.get(key) or b"")
 
 
@@ -125,7 +129,7 @@ def test_bytes_written_per_apply_are_linear(aws_env: Any, remote: Any) -> None:
                     t.join()
         return store.bytes_written, store.backend.journal_objects_written  # type: ignore[attr-defined]
 
-    small, small_pieces = apply(100, "small")
+    small, _ = apply(100, "small")
     large, large_pieces = apply(400, "large")
     # 4x the results: about 4x the bytes (never the 16x of a full-state PUT per result).
     assert 3.0 < large / small < 5.0, (small, large)
