@@ -165,9 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
     def command(name: str, help_: str) -> argparse.ArgumentParser:
         return sub.add_parser(name, help=help_, description=help_, parents=[parent])
 
-    p = command(
-        "validate", "check manifests offline: YAML, schema, references, duplicates, secrets"
-    )
+    p = command("validate", "check manifests offline: YAML, schema, references, duplicates, secrets")
     _paths(p)
 
     p = command("plan", "compare manifests, state and Flow Service, and print the plan")
@@ -181,7 +179,9 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="exit 0 when there are no changes, 2 when there are, 1 on error",
     )
-    p.add_argument("--verify", action="store_true", help="also test each connection's credentials")
+    p.add_argument(
+        "--verify", action="store_true", help="also test each connection's credentials"
+    )
     _api_options(p)
 
     p = command("apply", "apply a fresh plan of the manifests, or a saved plan file")

@@ -64,9 +64,7 @@ class Console:
 
     def confirm(self, question: str) -> bool:
         """Ask for the literal answer "yes", Terraform-style. Only call when interactive."""
-        self.stdout.write(
-            question + "\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: "
-        )
+        self.stdout.write(question + "\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ")
         self.stdout.flush()
         answer = self.stdin.readline()
         self.out()

@@ -196,10 +196,8 @@ class _Bad(Exception):
 
 
 def _get(doc: Mapping[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
-    if (
-        key not in doc
-        or not isinstance(doc[key], kind)
-        or (isinstance(doc[key], bool) and kind in (int, (int,)))
+    if key not in doc or not isinstance(doc[key], kind) or (
+        isinstance(doc[key], bool) and kind in (int, (int,))
     ):
         raise _Bad(f"{where}{key} is missing or malformed")
     return doc[key]
@@ -237,9 +235,7 @@ def _read_change(doc: Any, org: str, n: int) -> Change:
         if not isinstance(raw_drift, dict):
             raise _Bad(f"{where}drift is malformed")
         updated_at = raw_drift.get("updated_at")
-        if updated_at is not None and (
-            not isinstance(updated_at, int) or isinstance(updated_at, bool)
-        ):
+        if updated_at is not None and (not isinstance(updated_at, int) or isinstance(updated_at, bool)):
             raise _Bad(f"{where}drift.updated_at is malformed")
         drift = Drift(
             deleted=_get(raw_drift, "deleted", bool, where + "drift."),
@@ -317,13 +313,9 @@ def load(path: str | Path) -> SavedPlan:
     try:
         doc = json.loads(p.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise PlanError(
-            f"the plan file {p} does not exist; save one with 'provisioner plan --out {p}'"
-        ) from None
+        raise PlanError(f"the plan file {p} does not exist; save one with 'provisioner plan --out {p}'") from None
     except (OSError, ValueError) as exc:
-        raise PlanError(
-            f"the plan file {p} cannot be read ({exc}); make a new one with 'provisioner plan --out {p}'"
-        ) from None
+        raise PlanError(f"the plan file {p} cannot be read ({exc}); make a new one with 'provisioner plan --out {p}'") from None
     if not isinstance(doc, dict) or doc.get("format") != MARKER:
         raise PlanError(f"{p} is not a plan saved by 'provisioner plan --out'")
     version = doc.get("format_version")
@@ -342,6 +334,4 @@ def load(path: str | Path) -> SavedPlan:
     try:
         return _decode(doc)
     except _Bad as exc:
-        raise PlanError(
-            f"the plan file {p} is damaged: {exc}; make a new one with 'provisioner plan --out {p}'"
-        ) from None
+        raise PlanError(f"the plan file {p} is damaged: {exc}; make a new one with 'provisioner plan --out {p}'") from None

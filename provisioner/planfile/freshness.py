@@ -73,14 +73,11 @@ def _remote_cause(
             clash = sorted(
                 conn.id
                 for conn in remote.get(c.sandbox, [])
-                if conn.name == c.name
-                and conn.spec_id == kind.spec_id
+                if conn.name == c.name and conn.spec_id == kind.spec_id
                 and (c.sandbox, conn.id) not in owned
             )
             if clash:
-                moved.append(
-                    f"{where} (a connection named {c.name!r} now exists: {', '.join(clash)})"
-                )
+                moved.append(f"{where} (a connection named {c.name!r} now exists: {', '.join(clash)})")
     if moved:
         return "remote connections changed since the plan: " + "; ".join(moved)
     return None
@@ -98,7 +95,9 @@ def _secret_cause(saved: SavedPlan, resources: Mapping[str, Resource], salt: str
             if now.get(param) != c.secret_fingerprints.get(param):
                 moved.append(f"{where} auth.params.{param}")
     if moved:
-        return "a secret in the environment differs from plan time: " + ", ".join(moved)
+        return (
+            "a secret in the environment differs from plan time: " + ", ".join(moved)
+        )
     return None
 
 

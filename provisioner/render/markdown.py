@@ -61,9 +61,7 @@ def _value(v: str | None, sensitive: bool) -> str:
 
 
 def _diff_line(c: Change, f: FieldChange) -> str:
-    if c.action in (Action.CREATE, Action.RECREATE) or (
-        c.action is Action.REPLACE and f.before is None
-    ):
+    if c.action in (Action.CREATE, Action.RECREATE) or (c.action is Action.REPLACE and f.before is None):
         return f"+ {f.path} = {_value(f.after, f.sensitive)}"
     if c.action is Action.DELETE or f.kind == "remove":
         return f"- {f.path} = {_value(f.before, f.sensitive)}"
@@ -86,15 +84,10 @@ def _drift_note(c: Change) -> list[str]:
     if c.drift.deleted:
         return ["> [!WARNING]", "> Deleted outside provisioner.", ""]
     who = c.drift.updated_by or "someone"
-    lines = [
-        "> [!WARNING]",
-        f"> Changed outside provisioner by {cell(who)} at {when(c.drift.updated_at)}:",
-    ]
+    lines = ["> [!WARNING]", f"> Changed outside provisioner by {cell(who)} at {when(c.drift.updated_at)}:"]
     for f in c.drift.fields:
         if not f.sensitive:
-            lines.append(
-                f"> - `{cell(f.path)}`: {cell(_value(f.before, False))} → {cell(_value(f.after, False))}"
-            )
+            lines.append(f"> - `{cell(f.path)}`: {cell(_value(f.before, False))} → {cell(_value(f.after, False))}")
     return lines + [""]
 
 
@@ -124,9 +117,7 @@ def details(c: Change) -> str:
 
 def _row(c: Change) -> str:
     label = _LABEL[c.action] + (" + update" if c.action is Action.ADOPT and c.also_update else "")
-    drift = (
-        "deleted outside" if c.drift and c.drift.deleted else ("changed outside" if c.drift else "")
-    )
+    drift = "deleted outside" if c.drift and c.drift.deleted else ("changed outside" if c.drift else "")
     return (
         f"| {label} | `{cell(c.address)}` | {cell(c.sandbox)} | {cell(c.name)} | "
         f"{cell(c.remote_id or '')} | {drift} |"
@@ -146,10 +137,7 @@ def render(plan: Plan, *, limit: int = LIMIT) -> str:
     else:
         head += [_summary(plan), ""]
     sandboxes = ", ".join(plan.sandboxes) or "(none)"
-    head += [
-        f"Org `{cell(plan.org)}`, sandbox{'es' if len(plan.sandboxes) != 1 else ''} {cell(sandboxes)}.",
-        "",
-    ]
+    head += [f"Org `{cell(plan.org)}`, sandbox{'es' if len(plan.sandboxes) != 1 else ''} {cell(sandboxes)}.", ""]
     if not shown:
         return "\n".join(head)
 

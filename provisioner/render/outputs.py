@@ -67,9 +67,7 @@ def save_plan(
         state_saved=state.serial > 0,
     )
     planfile.save(out, saved)
-    message = (
-        f"Saved the plan to {out}. To perform exactly these actions, run: provisioner apply {out}"
-    )
+    message = f"Saved the plan to {out}. To perform exactly these actions, run: provisioner apply {out}"
     if quiet:
         console.err(message)
     else:
