@@ -259,6 +259,10 @@ class Executor:
         if self._unreachable:
             # The service is down: do not spend a full retry cycle per remaining change on it.
             return Outcome(change, "failed", change.remote_id, _NOT_ATTEMPTED)
+        journal_failure = getattr(self.writer, "failure", None)
+        if journal_failure:
+            # Results could not be recorded durably: start nothing more (issue 12 item 7).
+            return Outcome(change, "failed", change.remote_id, f"not started: {journal_failure}")
         try:
             if step[0] == "delete":
                 return self._delete(change)

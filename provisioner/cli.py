@@ -11,6 +11,7 @@ import argparse
 import importlib
 import logging
 import math
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
@@ -99,12 +100,7 @@ def _paths(p: argparse.ArgumentParser) -> None:
 
 def _api_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("state and target")
-    g.add_argument(
-        "--state",
-        default="provisioner.state.json",
-        metavar="FILE",
-        help="state file (default: provisioner.state.json)",
-    )
+    _state_option(g)
     g.add_argument(
         "--sandbox",
         metavar="NAME",
@@ -121,6 +117,18 @@ def _api_options(p: argparse.ArgumentParser) -> None:
         "--emulator",
         action="store_true",
         help="run against a local emulator started in-process (data under .provisioner/)",
+    )
+
+
+def _state_option(p: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """--state FILE or s3://BUCKET/KEY; the default comes from PROVISIONER_STATE."""
+    env = os.environ.get("PROVISIONER_STATE", "")
+    p.add_argument(
+        "--state",
+        default=env or "provisioner.state.json",
+        metavar="STATE",
+        help="state file, or s3://BUCKET/KEY for a remote state (default: $PROVISIONER_STATE, "
+        f"else provisioner.state.json{'; now ' + env if env else ''})",
     )
 
 
@@ -248,9 +256,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("show", "print the state, or a saved plan")
     p.add_argument("planfile", nargs="?", metavar="PLANFILE", help="a plan saved by 'plan --out'")
     p.add_argument("--json", action="store_true", help="print JSON")
-    p.add_argument("--state", default="provisioner.state.json", metavar="FILE", help="state file")
+    _state_option(p)
 
-    p = command("state", "inspect or forget state entries (nothing remote changes)")
+    p = command("state", "inspect, forget or move state (nothing in Flow Service changes)")
     state_sub = p.add_subparsers(
         dest="state_command", metavar="SUBCOMMAND", parser_class=_Parser, required=True
     )
@@ -258,6 +266,8 @@ def build_parser() -> argparse.ArgumentParser:
         ("list", "list the addresses in the state"),
         ("show", "show one state entry"),
         ("rm", "forget an entry (the connection itself is left alone)"),
+        ("push", "copy a local state FILE to --state (e.g. s3://BUCKET/KEY)"),
+        ("pull", "copy --state (e.g. s3://BUCKET/KEY) to a local state FILE"),
     ):
         sp = state_sub.add_parser(
             name,
@@ -266,13 +276,19 @@ def build_parser() -> argparse.ArgumentParser:
             epilog=helptext.epilog(f"state {name}"),
             parents=[parent],
         )
-        if name != "list":
+        if name in ("show", "rm"):
             sp.add_argument("address", metavar="ADDRESS")
-        sp.add_argument(
-            "--state", default="provisioner.state.json", metavar="FILE", help="state file"
-        )
-        sp.add_argument("--sandbox", metavar="NAME", help="only entries of this sandbox")
-        if name == "rm":
+        if name in ("push", "pull"):
+            sp.add_argument("file", metavar="FILE", help="the local state file")
+            sp.add_argument(
+                "--force",
+                action="store_true",
+                help="overwrite even a state of another lineage, or a newer one",
+            )
+        _state_option(sp)
+        if name not in ("push", "pull"):
+            sp.add_argument("--sandbox", metavar="NAME", help="only entries of this sandbox")
+        if name in ("rm", "push", "pull"):
             sp.add_argument(
                 "--lock-timeout",
                 type=_non_negative_float,
@@ -288,12 +304,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--runs", type=_positive_int, default=5, metavar="N", help="runs per dataflow (default 5)"
     )
     g = p.add_argument_group("state and target")
-    g.add_argument(
-        "--state",
-        default="provisioner.state.json",
-        metavar="FILE",
-        help="state file (default: provisioner.state.json)",
-    )
+    _state_option(g)
     g.add_argument("--sandbox", metavar="NAME", help="sandbox for every manifest")
     g.add_argument("--emulator", action="store_true", help="ask the local emulator (.provisioner/)")
 
@@ -305,7 +316,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sandbox", metavar="NAME", help="sandbox for every manifest")
 
     p = command("force-unlock", "remove a state lock left by a dead process")
-    p.add_argument("--state", default="provisioner.state.json", metavar="FILE", help="state file")
+    _state_option(p)
     p.add_argument(
         "--force", action="store_true", help="remove the lock even if its holder looks alive"
     )

@@ -154,6 +154,26 @@ _COMMANDS: dict[str, dict[str, tuple[tuple[str, str], ...]]] = {
         "exit": (("0", "printed"), ("1", "bad manifests (dangling or circular references)")),
         "env": (("AEP_SANDBOX", "sandbox of manifests that name none (default prod)"),),
     },
+    "state push": {
+        "examples": (
+            (
+                "provisioner state push provisioner.state.json --state s3://acme-tf/aep/prod.json",
+                "move a local state to S3 (same lineage, or --force)",
+            ),
+        ),
+        "exit": (("0", "copied"), ("1", "another lineage, a newer state there, or locked")),
+        "env": (("PROVISIONER_STATE", "the default --state (a path or s3://BUCKET/KEY)"),),
+    },
+    "state pull": {
+        "examples": (
+            (
+                "provisioner state pull backup.json --state s3://acme-tf/aep/prod.json",
+                "copy the S3 state to a local file",
+            ),
+        ),
+        "exit": (("0", "copied"), ("1", "another lineage, a newer file there, or locked")),
+        "env": (("PROVISIONER_STATE", "the default --state (a path or s3://BUCKET/KEY)"),),
+    },
     "force-unlock": {
         "examples": (
             ("provisioner force-unlock", "remove the lock of a process that is gone"),

@@ -16,18 +16,24 @@ if TYPE_CHECKING:
     from provisioner.state import LockInfo
 
 
-def _why_unsure(info: LockInfo) -> str:
+def _why_unsure(info: LockInfo, remote: bool) -> str:
     if info.problem:
         return "its lock file cannot be read, so whether its holder still runs is unknown"
+    if remote and not info.on_this_host:
+        return (
+            f"it was taken on host {info.host}, where this machine cannot check whether that "
+            "run still writes the state"
+        )
     if info.on_this_host:
         return f"process {info.pid} is still running on this host"
     return f"it was taken on host {info.host}, where this machine cannot check process {info.pid}"
 
 
 def run(*, console: Console, state: str, force: bool) -> int:
-    from provisioner.state import lock_info, remove_lock
+    from provisioner.state import StateStore
 
-    info = lock_info(state)
+    store = StateStore(state)
+    info = store.lock_info()
     if info is None:
         console.out(f"The state {state} is not locked; there is no lock to remove.")
         return 0
@@ -35,11 +41,11 @@ def run(*, console: Console, state: str, force: bool) -> int:
     if info.is_stale():
         console.out("That process no longer runs: the lock is stale.")
     elif not force:
-        why = _why_unsure(info)
+        why = _why_unsure(info, store.remote)
         if not console.interactive:
             raise StateError(
                 f"refusing to remove the lock on {state}: {why}; make sure that run has "
-                "finished, then run 'provisioner force-unlock --force'"
+                f"finished, then run '{store.unlock_command()} --force'"
             )
         if not console.confirm(
             f"Remove the lock anyway? ({why}; removing it while that run writes the state "
@@ -47,7 +53,7 @@ def run(*, console: Console, state: str, force: bool) -> int:
         ):
             console.err("Lock kept.")
             return 1
-    if not remove_lock(state, expected=info):
+    if not store.remove_lock(expected=info):
         raise StateError(
             f"the lock on {state} changed while this command ran (another run took or "
             "released it); run 'provisioner force-unlock' again to see the new holder"

@@ -20,7 +20,7 @@ def run(*, console: Console, planfile: str | None, json: bool, state: str) -> in
 
     store = StateStore(state)
     current = store.load()
-    exists = store.path.exists() or bool(current.entries)
+    exists = store.exists() or bool(current.entries)
     if json:
         # The state's own JSON: it holds no secret. No state: an empty document, not an
         # invented lineage.
@@ -36,7 +36,7 @@ def run(*, console: Console, planfile: str | None, json: bool, state: str) -> in
         return 0
     pending = (
         " (includes an interrupted apply's journal, saved by the next run)"
-        if (store.journal_path.exists())
+        if store.journal_pending()
         else ""
     )
     n = len(current)

@@ -1,4 +1,5 @@
-"""`provisioner state list|show|rm`: inspect or forget state entries; nothing remote changes."""
+"""`provisioner state list|show|rm|push|pull`: inspect, forget or move state; nothing in Flow
+Service changes."""
 
 from __future__ import annotations
 
@@ -101,17 +102,83 @@ def waiting(console: Console, timeout: float) -> Callable[[LockInfo], None]:
     return on_wait
 
 
+def _copy(
+    console: Console,
+    *,
+    source: str,
+    destination: str,
+    force: bool,
+    lock_timeout: float,
+    command: str,
+) -> int:
+    """Copy the state `source` to `destination` as it is (lineage, serial, entries)."""
+    from provisioner.state import StateStore
+
+    if source == destination:
+        raise UsageError(f"'state {command}' needs two different states; both are {source}")
+    src_store, dst_store = StateStore(source), StateStore(destination)
+    if not src_store.exists() and not src_store.journal_pending():
+        raise UsageError(f"there is no state at {source} to copy; check the name")
+    with dst_store.lock(f"state {command}", lock_timeout, on_wait=waiting(console, lock_timeout)):
+        src = src_store.load()
+        dst = dst_store.load()
+        present = dst_store.exists() or bool(dst.entries)
+        again = f"'provisioner state {command} ... --force'"
+        if present and dst.lineage != src.lineage and not force:
+            raise UsageError(
+                f"refusing to overwrite {destination}: it holds another state (lineage "
+                f"{dst.lineage}, but {source} has lineage {src.lineage}); if {destination} "
+                f"is not needed any more, run {again} (its current version is kept as its backup)"
+            )
+        if present and dst.lineage == src.lineage and dst.serial > src.serial and not force:
+            raise UsageError(
+                f"refusing to overwrite {destination}: it is newer (serial {dst.serial}) than "
+                f"{source} (serial {src.serial}); copy in the other direction, or run {again} "
+                "to go back to the older one"
+            )
+        if present and dst.lineage == src.lineage and dst.serial == src.serial:
+            if dst.entries == src.entries:
+                console.out(f"{destination} already holds this state (serial {src.serial}).")
+                return 0
+            if not force:
+                raise UsageError(
+                    f"refusing to overwrite {destination}: it is at the same serial "
+                    f"({src.serial}) as {source} but differs from it; run {again} to replace it"
+                )
+        dst_store.overwrite(src, dst)
+    n = len(src)
+    console.out(
+        f"Copied the state {source} to {destination}: lineage {src.lineage}, serial "
+        f"{src.serial}, {n} resource{'' if n == 1 else 's'}."
+    )
+    return 0
+
+
 def run(
     *,
     console: Console,
     state_command: str,
     state: str,
-    sandbox: str | None,
+    sandbox: str | None = None,
     address: str | None = None,
     lock_timeout: float = 0.0,
+    file: str | None = None,
+    force: bool = False,
 ) -> int:
     from provisioner.state import StateStore
 
+    if state_command in ("push", "pull"):
+        if file is None:
+            raise UsageError(f"'state {state_command}' needs a FILE")
+        source, destination = (file, state) if state_command == "push" else (state, file)
+        return _copy(
+            console,
+            source=source,
+            destination=destination,
+            force=force,
+            lock_timeout=lock_timeout,
+            command=state_command,
+        )
     store = StateStore(state)
     if state_command == "list":
         return _list(console, store.load(), sandbox)

@@ -1,8 +1,9 @@
-"""The state file (docs/reference.md): records, fingerprints, atomic store, journal and lock.
+"""The state (docs/reference.md, docs/remote-state.md): records, fingerprints, atomic store, journal
+and lock.
 
     from provisioner.state import State, StateEntry, StateStore, fingerprint
 
-    store = StateStore("provisioner.state.json")
+    store = StateStore("provisioner.state.json")   # or StateStore("s3://BUCKET/KEY")
     with store.lock("apply", timeout=lock_timeout):
         state = store.load()                   # replays a crashed apply's journal
         with store.writer(state) as w:         # thread-safe, one journal line per result
@@ -10,8 +11,10 @@
         state = w.state                        # as saved (serial + 1, or unchanged)
         state = store.save(state.without(key)) # a single change: atomic save with backup
 
-State is immutable (with_entry/without/with_changes return a new one). Nothing here ever
-holds a secret value: secret params are stored as fingerprint(state.salt, value).
+The storage is a backend (state.backend: state.local files, state.s3 objects) dealing in
+bytes and versions only. State is immutable (with_entry/without/with_changes return a new
+one). Nothing here ever holds a secret value: secret params are stored as
+fingerprint(state.salt, value).
 """
 
 from __future__ import annotations

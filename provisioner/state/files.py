@@ -41,9 +41,13 @@ def sweep_temp_files(path: Path, alive: Callable[[int], bool]) -> None:
             tmp.unlink(missing_ok=True)
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Replace `path` with `data` so that a crash leaves either the old or the new file whole."""
-    if path.is_symlink():
+def atomic_write(path: Path, data: bytes, *, follow_symlink: bool = True) -> None:
+    """Replace `path` with `data` so that a crash leaves either the old or the new file whole.
+
+    A symlink at `path` is written through only with `follow_symlink` (the state file itself);
+    a companion file (`.backup`) never is: the rename replaces the link with a regular file.
+    """
+    if follow_symlink and path.is_symlink():
         # Write where the link points (a state kept on a shared volume): the rename would
         # otherwise replace the link with a copy, and the target would silently go stale.
         path = Path(os.path.realpath(path))

@@ -17,8 +17,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
+from provisioner.errors import StateError
 from provisioner.state import codec
 from provisioner.state.files import fsync_dir, write_all
 from provisioner.state.model import Key, State, StateEntry
@@ -104,12 +105,9 @@ def _parse_record(number: int, line: str) -> tuple[str, Key, StateEntry | None]:
     return "put", (org, sandbox, address), entry
 
 
-def read(path: Path) -> Journal | None:
-    """The journal at `path`, or None if there is none (or not even its header was written)."""
-    try:
-        text = path.read_bytes().decode("utf-8", errors="replace")
-    except FileNotFoundError:
-        return None
+def parse(data: bytes) -> Journal | None:
+    """A journal's bytes read back, or None if not even its header was written whole."""
+    text = data.decode("utf-8", errors="replace")
     lines = text.split("\n")
     # The part after the last newline is a record cut short by a kill mid-write: ignored.
     complete = lines[:-1]
@@ -124,6 +122,23 @@ def read(path: Path) -> Journal | None:
     return Journal(lineage=lineage, serial=serial, salt=salt, records=records)
 
 
+def read(path: Path) -> Journal | None:
+    """The journal at `path`, or None if there is none (or not even its header was written)."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    return parse(data)
+
+
+def parse_header(first: bytes) -> tuple[str, int] | None:
+    """(lineage, serial) from a journal's first line; None if it was not written whole."""
+    if not first.endswith(b"\n"):
+        return None
+    lineage, serial, _salt = _parse_header(first.decode("utf-8", errors="replace"))
+    return lineage, serial
+
+
 def read_header(path: Path) -> tuple[str, int] | None:
     """(lineage, serial) of the journal at `path`, reading only its first line; None if the
     header was not even written whole."""
@@ -132,29 +147,38 @@ def read_header(path: Path) -> tuple[str, int] | None:
             first = fh.readline()
     except FileNotFoundError:
         return None
-    if not first.endswith(b"\n"):
-        return None
-    lineage, serial, _salt = _parse_header(first.decode("utf-8", errors="replace"))
-    return lineage, serial
+    return parse_header(first)
 
 
-class StateWriter:
-    """Records results as they arrive: put/remove append one journal line each (thread-safe).
+def header_line(state: State) -> bytes:
+    """The journal's first line for a writer continuing `state`."""
+    return codec.dumps_line(_header(state)).encode("utf-8")
 
-    Made by StateStore.writer(); the store folds the journal into the state file when the
-    `with` block ends, however it ends. `state` is a snapshot of the state so far (an O(n) copy).
-    """
 
-    def __init__(self, path: Path, base: State, count: Callable[[int], None]) -> None:
+class Sink(Protocol):
+    """Where a StateWriter's records go: a local file, or journal objects in S3."""
+
+    name: str  # for messages: the file or the object prefix
+
+    def append(self, data: bytes) -> None:
+        """Make `data` (whole lines) durable; thread-safe. OSError/StateError if it cannot."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class FileSink:
+    """`<state>.journal`: opened without following a symlink, one write() per record."""
+
+    def __init__(self, path: Path, header: bytes, count: Callable[[int], None]) -> None:
+        self.name = str(path)
         self._path = path
-        self._base = base
-        self._entries: dict[Key, StateEntry] = dict(base.entries)
-        self._lock = threading.Lock()
         self._count = count
-        self._closed = False
-        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o666)
+        self._lock = threading.Lock()
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0)
+        self._fd = os.open(path, flags, 0o666)
         try:
-            self._write(codec.dumps_line(_header(base)).encode("utf-8"))
+            self._write(header)
             os.fsync(self._fd)
         except BaseException:
             os.close(self._fd)
@@ -166,18 +190,62 @@ class StateWriter:
         write_all(self._fd, data)
         self._count(len(data))
 
+    def append(self, data: bytes) -> None:
+        with self._lock:
+            self._write(data)
+            now = time.monotonic()
+            if now - self._synced >= FSYNC_INTERVAL:
+                os.fsync(self._fd)
+                self._synced = now
+
+    def close(self) -> None:
+        with self._lock:
+            try:
+                os.fsync(self._fd)
+            finally:
+                os.close(self._fd)
+
+
+class StateWriter:
+    """Records results as they arrive: put/remove append one journal record each (thread-safe).
+
+    Made by StateStore.writer(); the store folds the journal into the state when the `with`
+    block ends, however it ends. `state` is a snapshot of the state so far (an O(n) copy).
+
+    When the journal cannot be written (a full disk, a read-only file, a lost S3 permission),
+    the result is still kept in memory, so the state saved at the end holds every id known;
+    `failure` then names the journal and the cause, and the caller must start no new change.
+    """
+
+    def __init__(self, sink: Sink, base: State) -> None:
+        self._sink = sink
+        self._base = base
+        self._entries: dict[Key, StateEntry] = dict(base.entries)
+        self._lock = threading.Lock()
+        self._closed = False
+        self.failure: str | None = None
+
     def _append(self, record: dict[str, Any]) -> None:
         data = codec.dumps_line(record).encode("utf-8")
         if self._closed:
             raise RuntimeError("this state writer is closed")
-        self._write(data)
-        now = time.monotonic()
-        if now - self._synced >= FSYNC_INTERVAL:
-            os.fsync(self._fd)
-            self._synced = now
+        if self.failure is not None:
+            return  # the journal is broken: the result lives in memory until the final save
+        try:
+            self._sink.append(data)
+        except OSError as exc:
+            self._fail(f"cannot write the journal {self._sink.name} ({exc.strerror or exc})")
+        except StateError as exc:
+            self._fail(str(exc))
+
+    def _fail(self, why: str) -> None:
+        with self._lock:
+            if self.failure is None:
+                self.failure = why
 
     def put(self, entry: StateEntry) -> None:
-        """Record `entry` (added or replaced). Once this returns, a crash cannot lose it."""
+        """Record `entry` (added or replaced). Once this returns, a crash cannot lose it,
+        unless `failure` is set: then it is kept in memory for the final save."""
         if not isinstance(entry, StateEntry):
             raise TypeError("put() takes a StateEntry")
         org, sandbox, address = entry.key
@@ -188,8 +256,8 @@ class StateWriter:
             "address": address,
             "entry": codec.entry_doc(entry),
         }
+        self._append(record)
         with self._lock:
-            self._append(record)
             self._entries[entry.key] = entry
 
     def remove(self, org: str, sandbox: str, address: str) -> bool:
@@ -198,9 +266,10 @@ class StateWriter:
         with self._lock:
             if key not in self._entries:
                 return False
-            self._append({"op": "rm", "org": org, "sandbox": sandbox, "address": address})
-            del self._entries[key]
-            return True
+        self._append({"op": "rm", "org": org, "sandbox": sandbox, "address": address})
+        with self._lock:
+            self._entries.pop(key, None)
+        return True
 
     def get(self, org: str, sandbox: str, address: str) -> StateEntry | None:
         with self._lock:
@@ -227,7 +296,7 @@ class StateWriter:
             if self._closed:
                 return
             self._closed = True
-            try:
-                os.fsync(self._fd)
-            finally:
-                os.close(self._fd)
+        try:
+            self._sink.close()
+        except OSError:
+            pass  # every record was written with its own write(); only the last fsync failed

@@ -31,11 +31,18 @@ class LockInfo:
     started: str
     id: str = ""
     problem: str = ""
+    user: str = ""  # remote locks also say who and where (a CI job, a working directory)
+    where: str = ""
 
     def describe(self) -> str:
         if self.problem:
             return f"an unknown run (its lock file cannot be read: {self.problem})"
-        return f"'{self.command}' (pid {self.pid} on host {self.host}, since {self.started})"
+        who = f"user {self.user}, " if self.user else ""
+        where = f", in {self.where}" if self.where else ""
+        return (
+            f"'{self.command}' ({who}pid {self.pid} on host {self.host}{where}, "
+            f"since {self.started})"
+        )
 
     @property
     def on_this_host(self) -> bool:
@@ -88,7 +95,26 @@ def _parse(text: str) -> LockInfo:
     pid, host, command, started = (doc.get(k) for k in ("pid", "host", "command", "started"))
     if not (type(pid) is int and isinstance(host, str) and isinstance(command, str)):
         return LockInfo(0, "", "", "", problem="it lacks pid, host or command")
-    return LockInfo(pid, host, command, str(started or "?"), id=str(doc.get("id") or ""))
+    user, where = doc.get("user"), doc.get("where")
+    return LockInfo(
+        pid,
+        host,
+        command,
+        str(started or "?"),
+        id=str(doc.get("id") or ""),
+        user=user if isinstance(user, str) else "",
+        where=where if isinstance(where, str) else "",
+    )
+
+
+def parse(text: str) -> LockInfo:
+    """A lock's content read back (LockInfo.problem says why when it is not a lock)."""
+    return _parse(text)
+
+
+def encode(info: LockInfo) -> bytes:
+    doc = {k: v for k, v in asdict(info).items() if k != "problem" and v != ""}
+    return (json.dumps(doc, sort_keys=True) + "\n").encode()
 
 
 def lock_info(state_path: str | Path) -> LockInfo | None:
@@ -115,8 +141,7 @@ def _create(path: Path, info: LockInfo) -> None:
     appears whole: a reader never sees it half-written. Where hard links are not supported,
     O_CREAT|O_EXCL does the same job with a short window of an empty file.
     """
-    doc = {k: v for k, v in asdict(info).items() if k != "problem"}
-    data = (json.dumps(doc, sort_keys=True) + "\n").encode()
+    data = encode(info)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
@@ -141,11 +166,11 @@ def _create(path: Path, info: LockInfo) -> None:
     fsync_dir(path.parent)
 
 
-def _now() -> str:
+def now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _seconds(value: float) -> str:
+def seconds(value: float) -> str:
     return f"{value:g} second{'' if value == 1 else 's'}"
 
 
@@ -166,7 +191,7 @@ def acquire(
         pid=os.getpid(),
         host=socket.gethostname(),
         command=command,
-        started=_now(),
+        started=now(),
         id=secrets.token_hex(8),
     )
     deadline = time.monotonic() + timeout
@@ -200,7 +225,7 @@ def acquire(
         if remaining <= 0:
             if timeout > 0:
                 raise LockError(
-                    f"the state {name} is still locked after {_seconds(timeout)} by "
+                    f"the state {name} is still locked after {seconds(timeout)} by "
                     f"{holder.describe()}; wait for it to finish, retry with a longer "
                     f"--lock-timeout, or run '{unlock}' if that process is gone"
                 )

@@ -1,4 +1,8 @@
-"""StateStore: loads (replaying a crashed apply's journal), saves atomically, writes per result, locks."""
+"""StateStore: loads (replaying a crashed apply's journal), saves atomically, writes per result, locks.
+
+The storage itself is a backend (state.backend): a local file, or an object in S3. The store
+holds everything that understands the state's content, so both behave the same.
+"""
 
 from __future__ import annotations
 
@@ -9,77 +13,98 @@ from pathlib import Path
 
 from provisioner.errors import StateError
 from provisioner.state import codec, journal
-from provisioner.state import lock as locking
-from provisioner.state.files import atomic_write, fsync_dir, sweep_temp_files
+from provisioner.state.backend import Backend, Segment, Stored, is_remote, open_backend
 from provisioner.state.journal import StateWriter
 from provisioner.state.lock import LockInfo
-from provisioner.state.model import FORMAT_VERSION, State
+from provisioner.state.model import FORMAT_VERSION, Key, State, StateEntry
 
 
 class StateStore:
-    """One state file and its companions: `<path>.backup`, `<path>.journal`, `<path>.lock`.
+    """One state and its companions: `<state>.backup`, `<state>.journal`, `<state>.lock`.
 
-    The store does not take the lock itself: a command that may write holds `store.lock(...)`
-    around its load, changes and save.
+    `StateStore("provisioner.state.json")` keeps them as files, `StateStore("s3://B/KEY")` as
+    objects (state.s3). The store does not take the lock itself: a command that may write holds
+    `store.lock(...)` around its load, changes and save.
     """
 
     def __init__(self, path: str | Path) -> None:
         self.name = str(path)
-        self.path = Path(path)
-        self.backup_path = Path(f"{path}.backup")
-        self.journal_path = Path(f"{path}.journal")
-        self.lock_path = locking.lock_path(path)
-        self.bytes_written = 0  # every byte this store wrote (state, backup, journal)
+        self.remote = is_remote(self.name)
+        self.noun = "state object" if self.remote else "state file"
+        self.backend: Backend = open_backend(self.name)
+        self._segments: list[Segment] = []  # the journal pieces the last load() replayed
 
-    def _count(self, n: int) -> None:
-        self.bytes_written += n
+    # Local paths, for callers and tests that look at the files themselves.
+    @property
+    def path(self) -> Path:
+        return Path(self.name)
+
+    @property
+    def backup_path(self) -> Path:
+        return Path(self.backend.backup_name)
+
+    @property
+    def journal_path(self) -> Path:
+        return Path(self.backend.journal_name)
+
+    @property
+    def lock_path(self) -> Path:
+        return Path(self.backend.lock_name)
+
+    @property
+    def bytes_written(self) -> int:
+        """Every byte this store wrote (state, backup, journal)."""
+        return self.backend.bytes_written
+
+    @bytes_written.setter
+    def bytes_written(self, value: int) -> None:
+        self.backend.bytes_written = value
+
+    def exists(self) -> bool:
+        """True when a state is stored (a file, or an object)."""
+        return self.backend.exists()
+
+    def journal_pending(self) -> bool:
+        """True when an interrupted apply's journal waits to be folded in."""
+        return self.backend.journal_exists()
 
     # -- reading ---------------------------------------------------------------------------
 
     def _advice(self) -> str:
-        if self.backup_path.exists():
-            return f"restore it from {self.backup_path} (or repair it by hand), then run again"
+        if self.backend.backup_exists():
+            return (
+                f"restore it from {self.backend.backup_name} (or repair it by hand), then run again"
+            )
         return (
             "repair it by hand, or move it away and run plan, which adopts the existing "
             "connections by name"
         )
 
-    def _read(self) -> bytes | None:
-        try:
-            return self.path.read_bytes()
-        except FileNotFoundError:
-            return None
-        except IsADirectoryError:
-            raise StateError(
-                f"the state file {self.name} is a directory; choose a file with --state"
-            ) from None
-        except OSError as exc:
-            raise StateError(
-                f"cannot read the state file {self.name} ({exc.strerror}); check its permissions"
-            ) from None
+    def _read(self) -> Stored | None:
+        return self.backend.read()
 
     def _decode(self, raw: bytes) -> State:
         try:
             doc = codec.loads(raw.decode("utf-8"))
         except UnicodeDecodeError:
             raise StateError(
-                f"the state file {self.name} is not UTF-8 text; it looks damaged: {self._advice()}"
+                f"the {self.noun} {self.name} is not UTF-8 text; it looks damaged: {self._advice()}"
             ) from None
         except codec.DuplicateKey as exc:
             raise StateError(
-                f"the state file {self.name} fails its checks: it holds the key {exc.key!r} "
+                f"the {self.noun} {self.name} fails its checks: it holds the key {exc.key!r} "
                 f"twice in one object; {self._advice()}"
             ) from None
         except json.JSONDecodeError as exc:
             raise StateError(
-                f"the state file {self.name} is not valid JSON ({exc.msg} at line {exc.lineno}, "
+                f"the {self.noun} {self.name} is not valid JSON ({exc.msg} at line {exc.lineno}, "
                 f"column {exc.colno}); it looks truncated or damaged: {self._advice()}"
             ) from None
         try:
             return codec.decode(doc)
         except codec.TooNew as exc:
             raise StateError(
-                f"the state file {self.name} was written by a newer provisioner (format "
+                f"the {self.noun} {self.name} was written by a newer provisioner (format "
                 f"version {exc.version}; this one reads version {FORMAT_VERSION}); upgrade "
                 "provisioner to use it"
             ) from None
@@ -87,68 +112,72 @@ class StateStore:
             more = len(exc.problems) - 1
             also = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
             raise StateError(
-                f"the state file {self.name} fails its checks: {exc.problems[0]}{also}; "
+                f"the {self.noun} {self.name} fails its checks: {exc.problems[0]}{also}; "
                 f"{self._advice()}"
             ) from None
 
-    def _journal(self) -> journal.Journal | None:
+    def _parse_segment(self, segment: Segment) -> journal.Journal | None:
         try:
-            return journal.read(self.journal_path)
+            return journal.parse(segment.data)
         except journal.JournalDamaged as exc:
             raise StateError(
-                f"the journal {self.journal_path} (results of an interrupted apply) is damaged "
+                f"the journal {segment.id} (results of an interrupted apply) is damaged "
                 f"at line {exc.line}: {exc.reason}; move it away to go on without it (plan then "
                 "adopts those connections by name)"
-            ) from None
-        except OSError as exc:
-            raise StateError(
-                f"cannot read the journal {self.journal_path} ({exc.strerror}); check its "
-                "permissions"
             ) from None
 
     def load(self) -> State:
         """The state, with a crashed apply's journal replayed; a new empty State if none exists.
 
-        Reading writes nothing: a replayed journal is folded into the file by the next save.
+        Reading writes nothing: a replayed journal is folded into the state by the next save.
         """
-        raw = self._read()
-        state = None if raw is None else self._decode(raw)
-        pending = self._journal()
-        if pending is None:
+        stored = self._read()
+        state = None if stored is None else self._decode(stored.data)
+        segments = self.backend.journal_segments()
+        self._segments = segments
+        pendings = [(s, p) for s in segments if (p := self._parse_segment(s)) is not None]
+        if not pendings:
             return state if state is not None else State.new()
         if state is None:
-            if pending.serial != 0:
+            first = pendings[0][1]
+            if first.serial != 0:
                 raise StateError(
-                    f"the state file {self.name} is missing but its journal "
-                    f"{self.journal_path} continues serial {pending.serial}; restore "
-                    f"{self.name} from {self.backup_path}, or move the journal away to start "
-                    "over (plan then adopts the existing connections by name)"
+                    f"the {self.noun} {self.name} is missing but its journal "
+                    f"{pendings[0][0].id} continues serial {first.serial}; restore "
+                    f"{self.name} from {self.backend.backup_name}, or move the journal away to "
+                    "start over (plan then adopts the existing connections by name)"
                 )
-            state = State(lineage=pending.lineage, serial=0, salt=pending.salt)
-        elif pending.lineage != state.lineage:
+            state = State(lineage=first.lineage, serial=0, salt=first.salt)
+        for segment, pending in pendings:
+            state = self._replay(state, segment, pending)
+        try:
+            codec.check_unique_ids(state)
+        except codec.Invalid as exc:
             raise StateError(
-                f"the journal {self.journal_path} belongs to another state (lineage "
+                f"the journal {self.backend.journal_name} conflicts with {self.name}: "
+                f"{exc.problems[0]}; move the journal away, then run again"
+            ) from None
+        return state
+
+    def _replay(self, state: State, segment: Segment, pending: journal.Journal) -> State:
+        if pending.lineage != state.lineage:
+            raise StateError(
+                f"the journal {segment.id} belongs to another state (lineage "
                 f"{pending.lineage}, but {self.name} has lineage {state.lineage}); move the "
                 "journal away if that state is gone, then run again"
             )
-        elif pending.serial < state.serial:
-            return state  # compacted already; the next save removes it
-        elif pending.serial > state.serial:
+        if pending.serial < state.serial:
+            # Compacted already (the next save removes it), or, in S3, the results of a run
+            # whose lock was broken and whose state write was refused: keep what it alone knew.
+            return _salvage(state, pending) if self.backend.salvage_stale_journals else state
+        if pending.serial > state.serial:
             raise StateError(
-                f"the journal {self.journal_path} continues serial {pending.serial} but "
+                f"the journal {segment.id} continues serial {pending.serial} but "
                 f"{self.name} is at serial {state.serial} (restored from a backup?); restore "
                 "the newer state, or move the journal away (plan then adopts those connections "
                 "by name)"
             )
-        replayed = pending.replay(state)
-        try:
-            codec.check_unique_ids(replayed)
-        except codec.Invalid as exc:
-            raise StateError(
-                f"the journal {self.journal_path} conflicts with {self.name}: "
-                f"{exc.problems[0]}; move the journal away, then run again"
-            ) from None
-        return replayed
+        return pending.replay(state)
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -166,30 +195,26 @@ class StateStore:
         # Encoding is the costly part at thousands of entries: `state` as it would be written
         # differs from `saved` only in its top-level serial line, so encode once.
         unchanged = _with_serial(data, saved.serial, state.serial) or codec.encode(state)
-        if current is not None and current != unchanged:
-            self._check_base(current, state)
-        if current == unchanged:
+        if current is not None and current.data == unchanged:
             self._drop_journal(state)
             return state
-        try:
-            if current is not None:
-                atomic_write(self.backup_path, current)
-                self._count(len(current))
-            atomic_write(self.path, data)
-            self._count(len(data))
-        except FileNotFoundError:
-            raise StateError(
-                f"cannot write the state file {self.name}: its directory does not exist; "
-                "create it or choose another --state"
-            ) from None
-        except OSError as exc:
-            raise StateError(
-                f"cannot write the state file {self.name} ({exc.strerror}); the previous "
-                "version is unchanged"
-            ) from None
+        self.backend.check_writable()
+        if current is not None:
+            self._check_base(current.data, state)
+        self.backend.write(data, current)
         self._drop_journal(state)
-        sweep_temp_files(self.path, locking.pid_alive)
+        self.backend.sweep()
         return saved
+
+    def overwrite(self, state: State, base: State) -> None:
+        """Store `state` exactly as it is (its lineage and serial), replacing `base`, the state
+        as load() returned it (refused if another run wrote since). For state push/pull."""
+        current = self._read()
+        self.backend.check_writable()
+        if current is not None:
+            self._check_base(current.data, base)
+        self.backend.write(codec.encode(state), current)
+        self._drop_journal(base)
 
     def _check_base(self, current: bytes, state: State) -> None:
         try:
@@ -197,50 +222,55 @@ class StateStore:
             lineage, serial = doc["lineage"], doc["serial"]
         except (ValueError, TypeError, KeyError):
             self._decode(current)  # raises the precise reason
-            raise StateError(f"the state file {self.name} fails its checks") from None
+            raise StateError(f"the {self.noun} {self.name} fails its checks") from None
         if lineage != state.lineage or serial != state.serial:
             raise StateError(
-                f"the state file {self.name} changed since this run read it (now lineage "
+                f"the {self.noun} {self.name} changed since this run read it (now lineage "
                 f"{lineage} serial {serial}, expected lineage {state.lineage} serial "
-                f"{state.serial}); another run wrote it, so nothing was saved: run again"
+                f"{state.serial}); another run wrote it, so nothing was saved{self._kept()}"
             )
 
+    def _kept(self) -> str:
+        if not self.remote:
+            return ": run again"
+        return (
+            f"; this run's results are kept in the journal objects under "
+            f"{self.backend.journal_name}, which the next run folds in: run again"
+        )
+
     def _drop_journal(self, state: State) -> None:
-        """Remove a journal that `state` includes (it was replayed by load, or just compacted)."""
-        if not self.journal_path.exists():
-            return
-        try:
-            pending = journal.read_header(self.journal_path)  # the records do not matter here
-        except (journal.JournalDamaged, OSError):
-            return  # load() reports it; never delete what we cannot read
-        if pending is None or (pending[0] == state.lineage and pending[1] <= state.serial):
-            self.journal_path.unlink(missing_ok=True)
-            fsync_dir(self.journal_path.parent)
+        """Remove the journal pieces that `state` includes (replayed by load, or this run's)."""
+        self.backend.journal_drop(state.lineage, state.serial, self._segments, True)
+        self._segments = []
 
     @contextmanager
     def _writer(self, state: State) -> Iterator[StateWriter]:
-        if self.journal_path.exists():
-            # A crashed apply's journal, replayed into `state` by load(): fold it into the file
+        if self.backend.journal_exists():
+            # A crashed apply's journal, replayed into `state` by load(): fold it into the state
             # first, or the new journal (which replaces it) would lose those results.
             state = self.save(state)
-        try:
-            w = StateWriter(self.journal_path, state, self._count)
-        except OSError as exc:
-            raise StateError(
-                f"cannot write the journal {self.journal_path} ({exc.strerror}); check the "
-                "permissions of its directory"
-            ) from None
+        w = StateWriter(self.backend.journal_open(journal.header_line(state)), state)
         try:
             yield w
         finally:
             w.close()
-            w.finish(self.save(w.state))
+            try:
+                saved = self.save(w.state)
+            except StateError as exc:
+                if w.failure is None:
+                    raise
+                raise StateError(
+                    f"{w.failure}, and then {exc}; the results recorded before the journal "
+                    f"failed stay in {self.backend.journal_name}, which the next run replays, "
+                    "and the next plan adopts the others by name"
+                ) from None
+            w.finish(saved)
 
     def writer(self, state: State) -> AbstractContextManager[StateWriter]:
         """Per-result writes: `with store.writer(state) as w: w.put(entry)` from any thread.
 
-        Each put/remove appends one line to `<path>.journal`; when the block ends, however it
-        ends, the journal is compacted into the state file with one atomic save and removed.
+        Each put/remove appends one record to the journal; when the block ends, however it
+        ends, the journal is compacted into the state with one atomic save and removed.
         After the block, `w.state` is the state as saved. Pass a state from load().
         """
         return self._writer(state)
@@ -257,10 +287,30 @@ class StateStore:
 
         Waits up to `timeout` seconds (calling `on_wait(holder)` once when it starts waiting).
         """
-        return locking.hold(self.name, command, timeout, on_wait)
+        return self.backend.lock(command, timeout, on_wait)
 
     def lock_info(self) -> LockInfo | None:
-        return locking.lock_info(self.name)
+        return self.backend.lock_info()
+
+    def remove_lock(self, expected: LockInfo | None = None) -> bool:
+        """Remove the lock; with `expected`, only if it still names that holder."""
+        return self.backend.remove_lock(expected)
+
+    def unlock_command(self) -> str:
+        return self.backend.unlock_command()
+
+
+def _salvage(state: State, pending: journal.Journal) -> State:
+    """Add the entries a stale journal put that `state` knows nothing of (neither the address
+    nor the id): ids created by a run whose state write was refused. Never reverts newer data."""
+    puts: dict[Key, StateEntry | None] = {}
+    for _op, key, entry in pending.records:
+        puts[key] = entry
+    ids = {e.id for e in state.entries.values()}
+    new = [
+        e for k, e in puts.items() if e is not None and k not in state.entries and e.id not in ids
+    ]
+    return state.with_changes(put=new, remove=[]) if new else state
 
 
 def _with_serial(data: bytes, serial: int, new: int) -> bytes | None:
