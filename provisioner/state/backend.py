@@ -96,14 +96,3 @@ class Backend(Protocol):
 
 def is_remote(name: str) -> bool:
     return name.startswith(S3_SCHEME)
-
-
-def open_backend(name: str) -> Backend:
-    """The backend for a --state value: s3://BUCKET/KEY, or a file path."""
-    if is_remote(name):
-        from provisioner.state.s3 import S3Backend
-
-        return S3Backend(name)
-    from provisioner.state.local import LocalBackend
-
-    return LocalBackend(name)

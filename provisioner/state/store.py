@@ -13,7 +13,7 @@ from pathlib import Path
 
 from provisioner.errors import StateError
 from provisioner.state import codec, journal
-from provisioner.state.backend import Backend, Segment, Stored, is_remote, open_backend
+from provisioner.state.backend import Backend, Segment, Stored, is_remote
 from provisioner.state.journal import StateWriter
 from provisioner.state.lock import LockInfo
 from provisioner.state.model import FORMAT_VERSION, Key, State, StateEntry
@@ -298,6 +298,17 @@ class StateStore:
 
     def unlock_command(self) -> str:
         return self.backend.unlock_command()
+
+
+def open_backend(name: str) -> Backend:
+    """The backend for a --state value: s3://BUCKET/KEY, or a file path."""
+    if is_remote(name):
+        from provisioner.state.s3 import S3Backend
+
+        return S3Backend(name)
+    from provisioner.state.local import LocalBackend
+
+    return LocalBackend(name)
 
 
 def _salvage(state: State, pending: journal.Journal) -> State:
