@@ -38,6 +38,8 @@ from provisioner.plan import Action, Change, Plan, comparable, with_fingerprints
 from provisioner.state import State, StateEntry
 
 CREATE_ATTEMPTS = 4
+# Seconds to wait before each look-up for a create that was sent but never answered.
+UNANSWERED_CHECKS = (0.0, 1.0, 2.0, 4.0)
 UPDATE_ATTEMPTS = 4  # PATCHes sent; each 412 between them re-reads and re-checks first
 _NOT_ATTEMPTED = (
     "not attempted: an earlier change could not reach the service at all; run apply again "
@@ -381,29 +383,58 @@ class Executor:
     def _create(
         self, kind: Kind, res: Resource, desired: Mapping[str, Any]
     ) -> tuple[str, str, dict[str, Any]]:
-        """POST, and after an uncertain outcome look the name up before posting again."""
+        """POST once; after an uncertain outcome, look before anything else.
+
+        An answered 5xx means the service is done with the request: the look-up then tells
+        whether it was made, and only if it was not is it posted again. A request that was sent
+        but never answered (a timeout, a broken connection) may still be committed later: it is
+        looked for a few times with backoff and, if still unseen, reported as uncertain and
+        never posted again in this run; the next run adopts it if it appeared, or creates it.
+        """
         sandbox = res.sandbox
         body = kind.body(doc.reveal(desired))
         for attempt in range(1, CREATE_ATTEMPTS + 1):
             try:
                 id, etag = self.client.create_item(kind, sandbox, body)
-                with self._lock:
-                    self._owned.add((sandbox, id))
-                for op in kind.after_create(desired):
-                    etag = self.client.action(kind, sandbox, id, op)
-                attributes = {**kind.attributes_of(desired), **self._after_create(kind, res, id)}
-                if kind.update_by == "put":
-                    attributes["version"] = etag
-                return id, etag, attributes
-            except UncertainWriteError:
-                # The POST may have happened: look before posting again, adopt what is there.
-                found = self._lookup(kind, res, desired)
+            except UncertainWriteError as exc:
+                found = self._look_for(kind, res, desired, answered=exc.status is not None)
                 if found is not None:
                     return found.id, found.etag, {**kind.attributes_of(desired), **found.attributes}
+                if exc.status is None:
+                    raise UncertainWriteError(
+                        f"the create of {res.sandbox}/{res.address} was sent but never answered, "
+                        f"and no {kind.label} named {kind.identity(desired)!r} appeared in "
+                        f"{len(UNANSWERED_CHECKS)} look-ups over {sum(UNANSWERED_CHECKS):g} s; it "
+                        "may still be made, so it is not sent again: run apply again, which adopts "
+                        "it if it appeared or creates it if it did not"
+                    ) from None
                 if attempt == CREATE_ATTEMPTS:
                     raise
-            self.sleep(min(8.0, 0.2 * 2**attempt) * random.random())
+                self.sleep(min(8.0, 0.2 * 2**attempt) * random.random())
+                continue
+            with self._lock:
+                self._owned.add((sandbox, id))
+            for op in kind.after_create(desired):
+                etag = self.client.action(kind, sandbox, id, op)
+            attributes = {**kind.attributes_of(desired), **self._after_create(kind, res, id)}
+            if kind.update_by == "put":
+                attributes["version"] = etag
+            return id, etag, attributes
         raise AssertionError("unreachable")
+
+    def _look_for(
+        self, kind: Kind, res: Resource, desired: Mapping[str, Any], *, answered: bool
+    ) -> Remote | None:
+        """The item an uncertain create may have made: one look-up after an answer, a few
+        with backoff after no answer (a slow commit shows up late)."""
+        waits = (0.0,) if answered else UNANSWERED_CHECKS
+        for wait in waits:
+            if wait:
+                self.sleep(wait)
+            found = self._lookup(kind, res, desired)
+            if found is not None:
+                return found
+        return None
 
     def _after_create(self, kind: Kind, res: Resource, id: str) -> dict[str, Any]:
         """Attributes other resources reference that only a read shows (none for most kinds)."""
