@@ -43,7 +43,12 @@ def report(console: Console, verdicts: list[Verdict], *, to_stderr: bool = False
     failed = [v for v in verdicts if not v.ok]
     for v in failed:
         why = v.error or "Flow Service's connection test refused its credentials"
-        console.err(f"{v.target.where} (id {v.target.id}): verify failed: {why}")
+        from provisioner.render import escape
+
+        console.err(
+            f"{escape.plain(v.target.where)} (id {escape.plain(v.target.id)}): verify failed: "
+            f"{escape.plain(why)}"
+        )
     if not verdicts:
         say("Verify: no existing connection to test yet.")
     elif failed:

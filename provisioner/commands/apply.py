@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from provisioner.console import Console
+from provisioner.render import escape
 
 
 def run(
@@ -101,12 +102,12 @@ def _progress(console: Console, total: int) -> Callable[[Any], None]:
         count += 1
         where = f"{o.change.sandbox}/{o.change.address}"
         if not o.ok:
-            console.err(f"{where}: " + console.style("failed", "red") + f": {o.error}")
+            console.err(f"{where}: " + console.style("failed", "red") + f": {escape.plain(o.error)}")
         elif o.done == "skipped":
             msg = console.style("delete skipped (needs --allow-delete)", "yellow")
             console.out(f"{where}: {msg} [{count}/{total}]")
         else:
-            ident = f" (id {o.id})" if o.id else ""
+            ident = f" (id {escape.plain(o.id)})" if o.id else ""
             console.out(f"{where}: {console.style(o.done, 'green')}{ident} [{count}/{total}]")
 
     return report

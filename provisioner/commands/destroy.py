@@ -21,7 +21,7 @@ def run(
     from provisioner.commands.state import waiting
     from provisioner.errors import UsageError
     from provisioner.plan import Plan, delete_change
-    from provisioner.render import text
+    from provisioner.render import escape, text
     from provisioner.runtime import connect
     from provisioner.state import StateStore
 
@@ -65,9 +65,9 @@ def run(
             def progress(o: Outcome) -> None:
                 where = f"{o.change.sandbox}/{o.change.address}"
                 if o.ok:
-                    console.out(f"{where}: deleted (id {o.id})")
+                    console.out(f"{where}: deleted (id {escape.plain(o.id or '')})")
                 else:
-                    console.err(f"{where}: failed: {o.error}")
+                    console.err(f"{where}: failed: {escape.plain(o.error or '')}")
 
             with store.writer(current) as writer:
                 outcomes = Executor(
