@@ -252,3 +252,63 @@ def test_resolving_well_formed_text_round_trips(text: str) -> None:
     # with nothing set, references keep their text and only the $${ escapes change
     assert resolved == text.replace("$${", "${")
     assert len(unset) == sum(isinstance(p, references.Reference) for p in parts)
+
+
+# -- the same for the ingestion chain's sections ------------------------------------------
+
+CHAIN: dict[str, Any] = {
+    **copy.deepcopy(BASE),
+    **yaml.safe_load((REPO / "examples" / "chain.yaml").read_text()),
+}
+CHAIN_PATHS = [
+    (),
+    ("datasets", "campaign-events"),
+    ("sources", "campaign-exports"),
+    ("targets", "campaign-lake"),
+    ("dataflows", "campaign-ingest"),
+    ("dataflows", "campaign-ingest", "schedule"),
+]
+CHAIN_KEYS = [
+    "name", "id", "type", "connection", "path", "format", "delimiter", "compression",
+    "recursive", "dataset", "source", "target", "mapping", "schedule", "enabled", "frequency",
+    "interval", "start", "backfill", "datasets", "sources", "targets", "dataflows", "extra",
+]
+CHAIN_VALUES = st.one_of(
+    VALUES,
+    st.sampled_from(["delimited", "json", "csv", "gzip", "once", "minute", "hour", "data-lake",
+                     "2026-12-01T00:00:00Z", "2026-12-01", "6461e5e5b8a3f41c0a1f2b3c", ",", ";;"]),
+    st.integers(0, 20),
+    st.just([{"source": "a", "destination": "b"}]),
+    st.just([{"destination": "b"}]),
+)
+
+
+@st.composite
+def mutated_chain(draw: st.DrawFn) -> dict[str, Any]:
+    doc = copy.deepcopy(CHAIN)
+    for _ in range(draw(st.integers(1, 3))):
+        path = draw(st.sampled_from(CHAIN_PATHS))
+        node: Any = doc
+        for part in path:
+            node = node.get(part) if isinstance(node, dict) else None
+        if not isinstance(node, dict):
+            continue
+        key = draw(st.sampled_from(CHAIN_KEYS))
+        if draw(st.booleans()) and key in node:
+            del node[key]
+        else:
+            node[key] = draw(CHAIN_VALUES)
+    return doc
+
+
+def test_fast_path_accepts_the_valid_chain() -> None:
+    assert conformance.conforms(CHAIN)
+    assert list(schema_check.validator().iter_errors(CHAIN)) == []
+
+
+@pytest.mark.slow
+@settings(max_examples=300, deadline=None)
+@given(mutated_chain())
+def test_fast_path_never_accepts_a_chain_the_schema_refuses(doc: dict[str, Any]) -> None:
+    if conformance.conforms(doc):
+        assert list(schema_check.validator().iter_errors(doc)) == []
