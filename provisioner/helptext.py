@@ -138,6 +138,16 @@ _COMMANDS: dict[str, dict[str, tuple[tuple[str, str], ...]]] = {
         ),
         "env": (),
     },
+    "state mv": {
+        "examples": (
+            ("provisioner state mv prod/reports prod/sales", "the entry is now prod/sales"),
+        ),
+        "exit": (
+            ("0", "moved"),
+            ("1", "an unknown address, a taken new address, or the state is locked"),
+        ),
+        "env": (),
+    },
     "force-unlock": {
         "examples": (
             ("provisioner force-unlock", "remove the lock of a process that is gone"),

@@ -1,9 +1,11 @@
-"""`provisioner state list|show|rm`: inspect or forget state entries; nothing remote changes."""
+"""`provisioner state list|show|rm|mv`: inspect, forget or rename state entries; nothing remote
+changes."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from provisioner.errors import UsageError
 
@@ -108,6 +110,7 @@ def run(
     state: str,
     sandbox: str | None,
     address: str | None = None,
+    new_address: str | None = None,
     lock_timeout: float = 0.0,
 ) -> int:
     from provisioner.state import StateStore
@@ -120,6 +123,9 @@ def run(
     if state_command == "show":
         current = store.load()
         return _show(console, current, find(current, address, sandbox, state))
+    if state_command == "mv":
+        assert new_address is not None
+        return _mv(console, store, state, address, new_address, sandbox, lock_timeout)
     if state_command != "rm":
         raise UsageError(f"unknown state subcommand {state_command!r}")
     with store.lock("state rm", lock_timeout, on_wait=waiting(console, lock_timeout)):
@@ -134,5 +140,57 @@ def run(
     console.out(
         "While a manifest still declares it, the next plan adopts it again by name; "
         "'provisioner import' puts it under another address."
+    )
+    return 0
+
+
+_ADDRESS = re.compile(r"[a-z][a-z0-9_-]{0,62}")
+
+
+def _mv(
+    console: Console,
+    store: Any,
+    state_name: str,
+    address: str,
+    new_address: str,
+    sandbox: str | None,
+    lock_timeout: float,
+) -> int:
+    """Rename an entry's address (same org and sandbox): a manifest rename then plans nothing."""
+    from dataclasses import replace
+
+    with store.lock("state mv", lock_timeout, on_wait=waiting(console, lock_timeout)):
+        current = store.load()
+        entry = find(current, address, sandbox, state_name)
+        parts = new_address.split("/")
+        if len(parts) > 2 or (len(parts) == 2 and parts[0] != entry.sandbox):
+            raise UsageError(
+                f"{new_address!r} is not an address of sandbox {entry.sandbox}; an entry moves "
+                f"within its sandbox: give NEW_ADDRESS as ADDRESS or {entry.sandbox}/ADDRESS"
+            )
+        target = parts[-1]
+        if not _ADDRESS.fullmatch(target):
+            raise UsageError(
+                f"{target!r} is not an address: lowercase letters, digits, '-' and '_', "
+                "starting with a letter, at most 63 characters"
+            )
+        if target == entry.address:
+            raise UsageError(f"{entry.sandbox}/{target} is already the entry's address")
+        if current.get(entry.org, entry.sandbox, target) is not None:
+            raise UsageError(
+                f"the state already holds {entry.sandbox}/{target}; 'provisioner state rm' it "
+                "first, or choose another address"
+            )
+        label = labels(current)[entry.key]
+        moved = [replace(entry, address=target)]
+        moved += [  # what referred to it now refers to the new address
+            replace(e, depends_on=tuple(target if d == entry.address else d for d in e.depends_on))
+            for e in current.in_scope(entry.org, entry.sandbox)
+            if entry.address in e.depends_on and e.key != entry.key
+        ]
+        store.save(current.with_changes(put=moved, remove=[entry.key]))
+    console.out(
+        f"Moved {label} (id {entry.id}) to {entry.sandbox}/{target} in the state {state_name}; "
+        "nothing changed in Flow Service. Rename the address in the manifest to match."
     )
     return 0

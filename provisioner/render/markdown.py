@@ -126,6 +126,30 @@ def _row(c: Change) -> str:
     )
 
 
+def _warnings(plan: Plan) -> list[str]:
+    """What will not run, what moved, and what the plan leaves alone: GitHub alert blocks."""
+    out: list[str] = []
+    blocked = [c for c in plan.changes if c.is_change and plan.not_run(c) is not None]
+    if blocked:
+        out.append(
+            "> [!WARNING]\n> These changes will not run: they delete, and the plan was made "
+            "without `--allow-delete` (make the plan with `--allow-delete` to allow them): "
+            + ", ".join(_code(f"{c.sandbox}/{c.address}") for c in blocked)
+            + "."
+        )
+        out.append("")
+    for c in plan.changes:
+        if c.moved_from is not None:
+            out.append(
+                f"{_code(c.sandbox + '/' + c.moved_from)} has moved to "
+                f"{_code(c.sandbox + '/' + c.address)}."
+            )
+            out.append("")
+    for w in plan.warnings:
+        out += [f"> [!WARNING]\n> {cell(w)}", ""]
+    return out
+
+
 def _summary(plan: Plan) -> str:
     return f"**{plan.summary_line()}**"
 
@@ -140,6 +164,7 @@ def render(plan: Plan, *, limit: int = LIMIT) -> str:
         head += [_summary(plan), ""]
     sandboxes = ", ".join(plan.sandboxes) or "(none)"
     head += [f"Org `{cell(plan.org)}`, sandbox{'es' if len(plan.sandboxes) != 1 else ''} {cell(sandboxes)}.", ""]
+    head += _warnings(plan)
     if not shown:
         return "\n".join(head)
 

@@ -87,7 +87,7 @@ def test_plan_says_a_delete_will_not_run_in_text_json_and_markdown(
     text = ok(cli("plan", "m.yaml")).out
     assert "will not run" in text and "--allow-delete" in text
     doc = json.loads(ok(cli("plan", "m.yaml", "--json")).out)
-    (change,) = doc["changes"]
+    (change,) = [c for c in doc["changes"] if c["action"] != "no-op"]
     assert change["action"] == "delete" and change["will_run"] is False
     assert "--allow-delete" in change["not_run_reason"]
     md = ok(cli("plan", "m.yaml", "--markdown")).out
@@ -120,8 +120,8 @@ def test_replace_is_guarded_like_delete_and_lists_only_changed_fields(
     ok(cli("apply", "m.yaml", "--auto-approve"))
     before = entries(tmp_path)["alpha"]["id"]
     changed = s3("Alpha")
-    changed["auth"]["specName"] = "IAM Role"
-    changed["auth"]["params"] = {"roleArn": "arn:aws:iam::123456789012:role/x"}
+    changed["auth"]["specName"] = "IAMRole Based"
+    changed["auth"]["params"] = {"bucketName": "acme-landing"}
     manifest(tmp_path / "m.yaml", alpha=changed)
     r = cli("plan", "m.yaml")
     if r.code == 0:
@@ -131,8 +131,8 @@ def test_replace_is_guarded_like_delete_and_lists_only_changed_fields(
         spec = [line for line in lines if "auth.specName" in line]
         assert spec and "# forces replacement" in spec[0]
         assert "will not run" in r.out and "--allow-delete" in r.out
-        r = cli("apply", "m.yaml", "--auto-approve")
-        assert r.code == 1
+        r = cli("apply", "m.yaml", "--auto-approve")  # guarded like a delete: not run, and said
+        assert "replace skipped (needs --allow-delete)" in r.out and "--allow-delete" in r.err
         assert entries(tmp_path)["alpha"]["id"] == before
         assert RawApi(env.url).get(before) is not None
         r = ok(cli("apply", "m.yaml", "--auto-approve", "--allow-delete"))
@@ -173,7 +173,8 @@ def test_edited_plan_cannot_turn_a_no_op_into_a_replace(env: Any, cli: Any, tmp_
     def replace_any(doc: dict[str, Any]) -> None:
         (c,) = doc["changes"]
         c["action"] = "replace"
-        c["remote_id"] = stranger["id"]
+        c["remote_id"] = stranger["id"]  # with its etag, so that only a re-plan can tell
+        c["remote_etag"] = stranger["etag"]
         doc["allow_delete"] = True
 
     tamper(tmp_path / "plan.bin", replace_any)
@@ -271,11 +272,14 @@ def test_state_mv_renames_an_address(env: Any, cli: Any, tmp_path: Path) -> None
 def test_an_apply_in_dev_does_not_make_the_prod_plan_stale(env: Any, cli: Any, tmp_path: Path) -> None:
     manifest(tmp_path / "prod" / "m.yaml", sandbox="prod", alpha=s3("Alpha"))
     manifest(tmp_path / "dev" / "m.yaml", sandbox="dev", alpha=s3("Alpha"))
+    ok(cli("apply", "prod", "dev", "--auto-approve"))
+    manifest(tmp_path / "prod" / "m.yaml", sandbox="prod", alpha=s3("Alpha"), beta=s3("Beta"))
+    manifest(tmp_path / "dev" / "m.yaml", sandbox="dev", alpha=s3("Alpha"), beta=s3("Beta"))
     ok(cli("plan", "prod", "--out", "prod.bin"))
     ok(cli("apply", "dev", "--auto-approve"))
     r = ok(cli("apply", "prod.bin"))
     assert "1 created" in r.out
-    assert names(env.url) == ["Alpha"] and names(env.url, "dev") == ["Alpha"]
+    assert names(env.url) == ["Alpha", "Beta"] and names(env.url, "dev") == ["Alpha", "Beta"]
 
 
 def test_sandbox_flag_contradicting_the_manifest_is_an_error(
