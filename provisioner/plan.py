@@ -135,11 +135,13 @@ class Plan:
                 n["adopt"] += 1
                 if c.also_update:
                     n["update"] += 1
+        if not n["move"]:
+            del n["move"]  # the JSON summary keeps its four totals when nothing moves
         return n
 
     def summary_line(self) -> str:
         n = self.counts()
-        moves = f", {n['move']} to move" if n["move"] else ""
+        moves = f", {n['move']} to move" if n.get("move") else ""
         return (
             f"Plan: {n['create']} to create, {n['update']} to update, "
             f"{n['delete']} to delete, {n['adopt']} to adopt{moves}."

@@ -244,8 +244,8 @@ class _FileCheck:
                     item.get("to"), str
                 ):
                     pos = spot_of(self.root, ("moved", n))[0]
-                    where = Location(self.file, pos[0], pos[1])
-                    self.result.moved.append((str(item["from"]), str(item["to"]), where))
+                    at = Location(self.file, pos[0], pos[1])
+                    self.result.moved.append((str(item["from"]), str(item["to"]), at))
         for section in kinds.all_kinds().sections():
             entries = self.root.get(section)
             if not isinstance(entries, MDict):

@@ -15,7 +15,7 @@ from provisioner.diff import FieldChange
 from provisioner.plan import Action, Change, Drift, Plan
 from provisioner.render import escape
 
-FORMAT_VERSION = "1.0"
+FORMAT_VERSION = "1.1"  # 1.1: allow_delete, warnings, will_run, moved_from
 
 # What a change does, in Terraform's style: a replace is a delete then a create.
 _ACTIONS = {

@@ -71,7 +71,8 @@ def _diff_line(c: Change, f: FieldChange) -> str:
         return f"+ {escape.plain(f.path)} = {_value(f.after, f.sensitive)}"
     if f.sensitive:
         return f"! {escape.plain(f.path)} = (sensitive value changed)"
-    return f"! {escape.plain(f.path)} = {_value(f.before, False)} -> {_value(f.after, False)}"
+    forces = "  # forces replacement" if f.forces_replacement and c.action is Action.REPLACE else ""
+    return f"! {escape.plain(f.path)} = {_value(f.before, False)} -> {_value(f.after, False)}{forces}"
 
 
 def _fence(body: str) -> str:
