@@ -396,3 +396,14 @@ def test_swapped_ids_are_a_corrupted_state(env: Any, cli: Any, tmp_path: Path) -
     r = cli("apply", "m.yaml", "--auto-approve")
     assert r.code == 1
     assert names(env.url) == ["Alpha", "Beta"]
+
+
+def test_a_state_sandbox_in_capitals_never_goes_on_the_wire(env: Any, cli: Any, tmp_path: Path) -> None:
+    manifest(tmp_path / "m.yaml", alpha=s3("Alpha"))
+    ok(cli("apply", "m.yaml", "--auto-approve"))
+    st = state(tmp_path)
+    (org,) = st["resources"].values()
+    org["Dev"] = org.pop("prod")
+    (tmp_path / STATE).write_text(json.dumps(st, indent=2))
+    r = cli("plan", "m.yaml")
+    assert r.code == 1 and "'Dev' is not a sandbox name" in r.err
