@@ -133,6 +133,8 @@ class Executor:
         self.sleep = sleep
         self._lock = threading.Lock()
         self._owned = {(e.sandbox, e.id) for e in state.entries.values() if e.org == plan.org}
+        # What a delete may ever hit: the ids the state owned when the apply began.
+        self._deletable = frozenset(self._owned)
         self._unreachable = False  # set once a change could not reach the service at all
         # What a Ref resolves to at apply time: ids (and attributes) known so far.
         self._ids: dict[tuple[str, str], str] = {}
@@ -187,6 +189,12 @@ class Executor:
     def run(self) -> list[Outcome]:
         todo = [c for c in self.plan.changes if c.is_change or self._stale_entry(c)]
         outcomes: list[Outcome] = []
+        # A delete or replace not allowed runs no step at all (a replace's create neither).
+        for c in [c for c in todo if c.deletes and not self.allow_delete]:
+            outcome = Outcome(c, "skipped", c.remote_id)
+            outcomes.append(outcome)
+            self.on_result(outcome)
+        todo = [c for c in todo if not (c.deletes and not self.allow_delete)]
         if not todo:
             return outcomes
         by_key = {c.key: c for c in todo}
@@ -268,7 +276,10 @@ class Executor:
         try:
             if step[0] == "delete":
                 return self._delete(change)
-            return self._dispatch(change)
+            outcome = self._dispatch(change)
+            if outcome.ok and change.moved_from is not None:
+                self.writer.remove(change.org, change.sandbox, change.moved_from)
+            return outcome
         except UnreachableError as exc:
             self._unreachable = True
             return Outcome(change, "failed", change.remote_id, str(exc))
@@ -281,9 +292,24 @@ class Executor:
 
     def _delete(self, change: Change) -> Outcome | None:
         kind = kinds.get(change.kind)
-        if change.action is Action.DELETE and not self.allow_delete:
+        if not self.allow_delete:
             return Outcome(change, "skipped", change.remote_id)
         assert change.remote_id is not None
+        if (change.sandbox, change.remote_id) not in self._deletable:
+            return Outcome(
+                change,
+                "failed",
+                change.remote_id,
+                f"refused: {kind.label} {change.remote_id} is not owned by the state, and apply "
+                "deletes only what the state owns",
+            )
+        if change.protect:
+            return Outcome(
+                change,
+                "failed",
+                change.remote_id,
+                "refused: it is protected (protect: true); set protect: false and apply first",
+            )
         self.client.delete_item(kind, change.sandbox, change.remote_id)
         if change.action is Action.DELETE:
             self.writer.remove(*change.key)
@@ -475,7 +501,7 @@ class Executor:
         with the old etag), and the re-sent PATCH can meet the same fate: so a few tries.
         """
         assert change.remote_id is not None
-        entry = self.state.get(*change.key)
+        entry = self.state.get(change.org, change.sandbox, change.moved_from or change.address)
         known = entry.secret_fingerprints if entry is not None else {}
         if change.action is Action.ADOPT:
             known = change.secret_fingerprints  # adopted: the declared secrets are assumed

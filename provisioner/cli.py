@@ -103,8 +103,9 @@ def _api_options(p: argparse.ArgumentParser) -> None:
     _state_option(g)
     g.add_argument(
         "--sandbox",
+        type=_sandbox_name,
         metavar="NAME",
-        help="sandbox for every manifest (overrides the manifest's sandbox: and AEP_SANDBOX)",
+        help="sandbox of the manifests that name none (one that names another is an error)",
     )
     g.add_argument(
         "--lock-timeout",
@@ -154,6 +155,17 @@ def _non_negative_float(text: str) -> float:
     if value < 0:
         raise argparse.ArgumentTypeError(f"{text!r} must not be negative")
     return value
+
+
+def _sandbox_name(text: str) -> str:
+    from provisioner.config import SANDBOX_NAME
+
+    if not SANDBOX_NAME.fullmatch(text):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a sandbox name: Adobe's are all lowercase letters, digits and "
+            f"hyphens; give it as {text.lower()!r}"
+        )
+    return text
 
 
 def _positive_int(text: str) -> int:
@@ -217,6 +229,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--verify", action="store_true", help="also test each connection's credentials"
     )
+    p.add_argument(
+        "--allow-delete",
+        action="store_true",
+        help="plan deletes and replaces to run (recorded in a plan saved with --out)",
+    )
     _api_options(p)
 
     p = command("apply", "apply a fresh plan of the manifests, or a PLANFILE saved by 'plan --out'")
@@ -268,6 +285,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("rm", "forget an entry (the connection itself is left alone)"),
         ("push", "copy a local state FILE to --state (e.g. s3://BUCKET/KEY)"),
         ("pull", "copy --state (e.g. s3://BUCKET/KEY) to a local state FILE"),
+        ("mv", "give an entry another address (nothing remote changes)"),
     ):
         sp = state_sub.add_parser(
             name,
@@ -276,8 +294,10 @@ def build_parser() -> argparse.ArgumentParser:
             epilog=helptext.epilog(f"state {name}"),
             parents=[parent],
         )
-        if name in ("show", "rm"):
+        if name in ("show", "rm", "mv"):
             sp.add_argument("address", metavar="ADDRESS")
+        if name == "mv":
+            sp.add_argument("new_address", metavar="NEW_ADDRESS")
         if name in ("push", "pull"):
             sp.add_argument("file", metavar="FILE", help="the local state file")
             sp.add_argument(
@@ -287,8 +307,10 @@ def build_parser() -> argparse.ArgumentParser:
             )
         _state_option(sp)
         if name not in ("push", "pull"):
-            sp.add_argument("--sandbox", metavar="NAME", help="only entries of this sandbox")
-        if name in ("rm", "push", "pull"):
+            sp.add_argument(
+                "--sandbox", type=_sandbox_name, metavar="NAME", help="only entries of this sandbox"
+            )
+        if name in ("rm", "mv", "push", "pull"):
             sp.add_argument(
                 "--lock-timeout",
                 type=_non_negative_float,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -16,6 +17,19 @@ DEFAULT_SCOPES = "openid,session,AdobeID,read_organizations,additional_info.proj
 DEFAULT_PLATFORM_URL = "https://platform.adobe.io"
 DEFAULT_IMS_URL = "https://ims-na1.adobelogin.com"
 DEFAULT_SANDBOX = "prod"
+# Adobe's sandbox names: all lowercase letters, digits and hyphens, starting with a letter or digit.
+SANDBOX_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,255}")
+
+
+def check_sandbox(value: str, source: str) -> str:
+    """`value` if it is a sandbox name as Adobe spells them; else ConfigError naming `source`."""
+    if SANDBOX_NAME.fullmatch(value):
+        return value
+    hint = value.lower() if SANDBOX_NAME.fullmatch(value.lower()) else "dev"
+    raise ConfigError(
+        f"{source} {value!r} is not a sandbox name: Adobe's are all lowercase letters, digits and "
+        f"hyphens (e.g. {hint}); give it as {hint!r}"
+    )
 
 
 @dataclass(frozen=True)
@@ -52,7 +66,7 @@ class Settings:
             scopes=env.get("AEP_SCOPES") or DEFAULT_SCOPES,
             platform_url=_url(env, "AEP_PLATFORM_URL", DEFAULT_PLATFORM_URL),
             ims_url=_url(env, "AEP_IMS_URL", DEFAULT_IMS_URL),
-            default_sandbox=env.get("AEP_SANDBOX") or DEFAULT_SANDBOX,
+            default_sandbox=check_sandbox(env.get("AEP_SANDBOX") or DEFAULT_SANDBOX, "AEP_SANDBOX"),
             timeout=_timeout(env),
         )
 

@@ -174,6 +174,16 @@ _COMMANDS: dict[str, dict[str, tuple[tuple[str, str], ...]]] = {
         "exit": (("0", "copied"), ("1", "another lineage, a newer file there, or locked")),
         "env": (("PROVISIONER_STATE", "the default --state (a path or s3://BUCKET/KEY)"),),
     },
+    "state mv": {
+        "examples": (
+            ("provisioner state mv prod/reports prod/sales", "the entry is now prod/sales"),
+        ),
+        "exit": (
+            ("0", "moved"),
+            ("1", "an unknown address, a taken new address, or the state is locked"),
+        ),
+        "env": (),
+    },
     "force-unlock": {
         "examples": (
             ("provisioner force-unlock", "remove the lock of a process that is gone"),

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import enum
 import functools
+import hashlib
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypedDict
 
 from provisioner import diff, kinds
@@ -59,6 +61,7 @@ class Change:
     drift: Drift | None = None
     secret_fingerprints: Mapping[str, str] = field(default_factory=dict)
     depends_on: tuple[str, ...] = ()  # addresses (same sandbox) this change waits for
+    moved_from: str | None = None  # the address (same sandbox) the state records it under
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -66,7 +69,7 @@ class Change:
 
     @property
     def is_change(self) -> bool:
-        return self.action is not Action.NOOP
+        return self.action is not Action.NOOP or self.moved_from is not None
 
     @property
     def label(self) -> str:
@@ -92,15 +95,33 @@ class Plan:
     remote: Mapping[tuple[str, str], Remote] = field(default_factory=dict, repr=False)
     # What unmanaged resources (datasets) were found as, by (sandbox, address).
     lookups: Mapping[tuple[str, str], Remote] = field(default_factory=dict, repr=False)
+    # Deletes (and the delete half of replaces) run only when the plan was made allowing them.
+    allow_delete: bool = False
+    # What the plan leaves alone but a reviewer must know (strangers, undeclared sandboxes).
+    warnings: tuple[str, ...] = ()
+    # A digest of the state's entries per sandbox in scope: what a saved plan relied on.
+    state_digests: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def has_changes(self) -> bool:
         return any(c.is_change for c in self.changes)
 
+    def not_run(self, change: Change) -> str | None:
+        """Why this change will not run when applied (None: it will)."""
+        if not change.deletes or self.allow_delete:
+            return None
+        what = "deletes" if change.action is Action.DELETE else "replaces (deletes, then creates)"
+        return (
+            f"this plan was made without --allow-delete, so this change, which {what}, will not "
+            "run; make the plan with --allow-delete to allow it"
+        )
+
     def counts(self) -> dict[str, int]:
         """Terraform-style totals: a replace counts as one create and one delete."""
-        n = {"create": 0, "update": 0, "delete": 0, "adopt": 0}
+        n = {"create": 0, "update": 0, "delete": 0, "adopt": 0, "move": 0}
         for c in self.changes:
+            if c.moved_from is not None:
+                n["move"] += 1
             if c.action in (Action.CREATE, Action.RECREATE):
                 n["create"] += 1
             elif c.action is Action.UPDATE:
@@ -114,6 +135,8 @@ class Plan:
                 n["adopt"] += 1
                 if c.also_update:
                     n["update"] += 1
+        if not n["move"]:
+            del n["move"]  # the JSON summary keeps its four totals when nothing moves
         return n
 
     @property
@@ -124,9 +147,10 @@ class Plan:
 
     def summary_line(self) -> str:
         n = self.counts()
+        moves = f", {n['move']} to move" if n.get("move") else ""
         return (
             f"Plan: {n['create']} to create, {n['update']} to update, "
-            f"{n['delete']} to delete, {n['adopt']} to adopt."
+            f"{n['delete']} to delete, {n['adopt']} to adopt{moves}."
         )
 
 
@@ -231,10 +255,13 @@ def compute(
     sandboxes: Iterable[str],
     manifest_digest: str,
     lookups: Mapping[tuple[str, str], Remote] | None = None,
+    moved: Mapping[tuple[str, str], str] | None = None,
+    allow_delete: bool = False,
 ) -> Plan:
     """Compare desired, owned and existing resources; raise PlanError for what cannot be planned.
 
-    `remote` maps each sandbox in scope to its full listing (every kind's items).
+    `remote` maps each sandbox in scope to its full listing (every kind's items). `moved` maps
+    (sandbox, new address) to the old address the state may still record it under.
     """
     scope = sorted(set(sandboxes))
     ordered = topological(resources)
@@ -247,7 +274,10 @@ def compute(
     owned_ids = {(e.sandbox, e.id) for e in state.entries.values() if e.org == org}
 
     problems: list[str] = []
+    warnings: list[str] = []
     _check_unique_names(declared.values(), problems)
+    _check_swapped_ids(state, org, scope, by_id, problems)
+    renamed = _moves(state, org, declared, moved or {}, problems)
 
     found = dict(lookups or {})
     resolver = _Resolver(state, org, found)
@@ -257,6 +287,9 @@ def compute(
             continue
         key = (org, res.sandbox, res.address)
         entry = state.get(*key)
+        moved_from = renamed.get(key)
+        if moved_from is not None:
+            entry = state.get(org, res.sandbox, moved_from)
         fps = fingerprints(res, state.salt)
         desired = doc.resolve(res.document, functools.partial(resolver.lookup, res.sandbox))
         resolver.desired[(res.sandbox, res.address)] = (res.kind, desired)
@@ -271,13 +304,20 @@ def compute(
             continue
         else:
             change = _plan_new(org, res, desired, remote.get(res.sandbox, []), owned_ids, fps, problems)
+        if moved_from is not None:
+            change = replace(change, moved_from=moved_from)
+        if entry is not None:
+            warnings.extend(
+                _strangers(res, desired, remote.get(res.sandbox, []), owned_ids)
+            )
         resolver.planned[(res.sandbox, res.address)] = change
         if change.remote_id is not None and (res.sandbox, change.remote_id) in by_id:
             resolver.known[(res.sandbox, res.address)] = by_id[(res.sandbox, change.remote_id)]
         changes.append(change)
 
+    gone = {(org, sandbox, old) for (_o, sandbox, _new), old in renamed.items()}
     for key, entry in sorted(state.entries.items()):
-        if entry.org != org or entry.sandbox not in scope or key in declared:
+        if entry.org != org or entry.sandbox not in scope or key in declared or key in gone:
             continue
         if entry.protect:
             problems.append(
@@ -301,6 +341,128 @@ def compute(
         resources=declared,
         remote=by_id,
         lookups=found,
+        allow_delete=allow_delete,
+        warnings=tuple(warnings),
+        state_digests=state_digests(state, org, scope),
+    )
+
+
+def state_digests(state: State, org: str, sandboxes: Iterable[str]) -> dict[str, str]:
+    """Per sandbox, a digest of what the state records there: a saved plan for one sandbox is
+    stale when its sandbox's entries moved, never because another sandbox was applied."""
+    out: dict[str, str] = {}
+    for sandbox in sorted(set(sandboxes)):
+        rows = [
+            [
+                e.address,
+                e.kind,
+                e.id,
+                e.etag,
+                doc.plain(e.document),
+                dict(e.secret_fingerprints),
+                e.protect,
+                list(e.depends_on),
+                doc.plain(e.attributes),
+            ]
+            for e in sorted(state.in_scope(org, sandbox), key=lambda e: e.address)
+        ]
+        text = json.dumps(rows, sort_keys=True, separators=(",", ":"), default=str)
+        out[sandbox] = "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return out
+
+
+def _moves(
+    state: State,
+    org: str,
+    declared: Mapping[tuple[str, str, str], Resource],
+    moved: Mapping[tuple[str, str], str],
+    problems: list[str],
+) -> dict[tuple[str, str, str], str]:
+    """The declared keys whose state entry is still recorded under a `moved:` old address."""
+    out: dict[tuple[str, str, str], str] = {}
+    for (sandbox, new), old in sorted(moved.items()):
+        key = (org, sandbox, new)
+        if key not in declared:
+            problems.append(
+                f"moved: {old} -> {new} in sandbox {sandbox}, but no manifest declares {new}; "
+                "declare it, or remove the moved: entry"
+            )
+            continue
+        if (org, sandbox, old) in declared:
+            problems.append(
+                f"moved: {old} -> {new} in sandbox {sandbox}, but {old} is still declared; "
+                "remove its declaration, or the moved: entry"
+            )
+            continue
+        before = state.get(org, sandbox, old)
+        if before is None:
+            continue  # moved already (or never applied): nothing to do
+        if state.get(*key) is not None:
+            problems.append(
+                f"moved: {old} -> {new} in sandbox {sandbox}, but the state holds both "
+                f"addresses; 'provisioner state rm {sandbox}/{old}' the one you no longer want"
+            )
+            continue
+        out[key] = old
+    return out
+
+
+def _check_swapped_ids(
+    state: State,
+    org: str,
+    scope: Iterable[str],
+    by_id: Mapping[tuple[str, str], Remote],
+    problems: list[str],
+) -> None:
+    """Two entries whose ids each point at the other's remote record (by name): a corrupted
+    state (ids swapped by hand), never outside drift to be applied."""
+    for sandbox in scope:
+        entries = [e for e in state.in_scope(org, sandbox) if kinds.get(e.kind).adopt_by_name]
+        by_name: dict[tuple[str, str], StateEntry] = {}
+        for e in entries:
+            if e.name:
+                by_name.setdefault((e.kind, e.name), e)
+        reported: set[str] = set()
+        for e in sorted(entries, key=lambda e: e.address):
+            found = by_id.get((sandbox, e.id))
+            if found is None or found.kind != e.kind or not found.name or found.name == e.name:
+                continue
+            other = by_name.get((e.kind, found.name))
+            if other is None or other is e or e.address in reported:
+                continue
+            theirs = by_id.get((sandbox, other.id))
+            if theirs is None or theirs.name != e.name:
+                continue
+            reported |= {e.address, other.address}
+            problems.append(
+                f"the state is corrupted: {sandbox}/{e.address} and {sandbox}/{other.address} "
+                f"hold each other's ids ({e.id} is the {kinds.get(e.kind).label} named "
+                f"{found.name!r}, {other.id} the one named {theirs.name!r}); put the ids back, "
+                f"or 'provisioner state rm' both and plan again to adopt them by name"
+            )
+
+
+def _strangers(
+    res: Resource, desired: Mapping[str, Any], listing: list[Remote], owned: set[tuple[str, str]]
+) -> list[str]:
+    """A warning for remote items the state does not own that share an owned resource's name."""
+    kind = kinds.get(res.kind)
+    if not kind.adopt_by_name:
+        return []
+    ids = sorted(
+        c.id for c in listing if kind.matches(c, desired) and (res.sandbox, c.id) not in owned
+    )
+    if not ids:
+        return []
+    return [stranger_warning(res.sandbox, res.address, kind.label, res.name, ids)]
+
+
+def stranger_warning(sandbox: str, address: str, label: str, name: str, ids: list[str]) -> str:
+    return (
+        f"{sandbox}/{address}: {len(ids)} other {label}{'s' if len(ids) > 1 else ''} named "
+        f"{name!r} exist{'' if len(ids) > 1 else 's'} in sandbox {sandbox} that the state does "
+        f"not own ({', '.join(ids)}); provisioner leaves {'them' if len(ids) > 1 else 'it'} "
+        "alone: delete or rename the duplicate, or import it under its own address"
     )
 
 
@@ -474,8 +636,9 @@ def _plan_new(
         )
         return Change(action=Action.NOOP, **base)
     found = candidates[0]
-    # Adopting: secrets cannot be read back, so the declared ones are assumed to be in place.
-    fields = diff.compare(kind, with_fingerprints(found.document, fps), want, secret=fps.keys())
+    # Adopting: secrets cannot be read back, so nothing proves the declared ones are in place:
+    # they are planned as a (sensitive) update, which makes them true.
+    fields = diff.compare(kind, with_fingerprints(found.document, {}), want, secret=fps.keys())
     forcing = [f for f in fields if f.forces_replacement]
     if forcing:
         f = forcing[0]

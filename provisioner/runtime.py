@@ -161,7 +161,15 @@ def _client(settings: Settings, pool_size: int) -> Any:
 
 
 def default_sandbox() -> str:
-    return os.environ.get("AEP_SANDBOX") or DEFAULT_SANDBOX
+    from provisioner.config import check_sandbox
+
+    return check_sandbox(os.environ.get("AEP_SANDBOX") or DEFAULT_SANDBOX, "AEP_SANDBOX")
+
+
+def endpoint(runtime: Runtime) -> str:
+    """What a saved plan records as where it was made: the Platform URL, or "emulator" for the
+    in-process one (its port changes with every run, its data lives in .provisioner/)."""
+    return "emulator" if runtime.emulator_url else runtime.settings.platform_url
 
 
 @contextmanager

@@ -147,7 +147,7 @@ def test_auth_spec_change_replaces(env: Any, cli: Any, tmp_path: Path) -> None:
     r = cli("plan", "m.yaml")
     assert "must be replaced" in r.out and "-/+" in r.out
     assert "Plan: 1 to create, 0 to update, 1 to delete, 0 to adopt." in r.out
-    r = applied(cli)
+    r = applied(cli, "--allow-delete")  # a replace deletes: guarded like a delete (issue 11)
     new = entries(state_doc(tmp_path))["prod/beta"]
     assert new["id"] != old and new["auth"]["specName"] == "IAMRole Based"
     assert [c["id"] for c in RawApi(env.url).list()] == [new["id"]]

@@ -28,7 +28,7 @@ def run(
     from provisioner.commands.state import waiting
     from provisioner.errors import UsageError
     from provisioner.render import text
-    from provisioner.runtime import connect
+    from provisioner.runtime import connect, endpoint
     from provisioner.state import StateStore
     from provisioner.workflow import load_manifests, make_plan
 
@@ -38,25 +38,39 @@ def run(
         plan_path, saved = paths[0], planfile.load(paths[0])
         if sandbox and sandbox != saved.sandbox:
             raise UsageError(f"--sandbox cannot change the sandbox of the saved plan {plan_path}")
+        if allow_delete and not saved.plan.allow_delete:
+            raise UsageError(
+                f"the saved plan {plan_path} was made without --allow-delete, and deletes are "
+                "decided at plan time (the reviewed plan says they will not run); make the "
+                f"plan with 'provisioner plan --allow-delete --out {plan_path}'"
+            )
+        allow_delete = saved.plan.allow_delete
         paths, sandbox, emulator = list(saved.paths), saved.sandbox, emulator or saved.emulator
     manifests = load_manifests(paths, sandbox)
     store = StateStore(state)
     with store.lock("apply", lock_timeout, on_wait=waiting(console, lock_timeout)):
         current = store.load()
         with connect(emulator=emulator, pool_size=parallelism) as runtime:
-            if saved is None:
-                plan = make_plan(runtime, manifests, current, sandbox)
-            else:
-                current, plan = planfile.prepare(
+            if saved is not None:
+                planfile.check_target(
+                    saved, path=plan_path, org=runtime.settings.org_id, endpoint=endpoint(runtime)
+                )
+                current = planfile.continued_state(saved, current)
+            plan = make_plan(runtime, manifests, current, sandbox, allow_delete=allow_delete)
+            if saved is not None:
+                # Never the file's word for what to touch: the fresh plan runs, if it is the
+                # saved one.
+                plan = planfile.prepare(
                     saved,
                     path=plan_path,
                     state_path=state,
                     state=current,
-                    org=runtime.settings.org_id,
-                    client=runtime.client,
+                    fresh=plan,
                     manifests_digest=manifests.digest,
                     resources=manifests.resources,
                 )
+            for warning in plan.warnings:
+                console.err(console.style("Warning: ", "yellow", "bold", stream="err") + warning)
             for line in text.render(console, plan):
                 console.out(line)
             if plan.has_changes and saved is None and not auto_approve and not _confirmed(console):
@@ -73,7 +87,9 @@ def run(
                     allow_delete=allow_delete,
                     on_result=_progress(console, total),
                 ).run()
-            applied = summarize(console, outcomes) if plan.has_changes else True
+            applied = (
+                summarize(console, outcomes, strict=saved is not None) if plan.has_changes else True
+            )
             verified = not verify or _verify(console, runtime.client, store, plan, parallelism)
     return 0 if applied and verified else 1
 
@@ -104,7 +120,8 @@ def _progress(console: Console, total: int) -> Callable[[Any], None]:
         if not o.ok:
             console.err(f"{where}: " + console.style("failed", "red") + f": {escape.plain(o.error)}")
         elif o.done == "skipped":
-            msg = console.style("delete skipped (needs --allow-delete)", "yellow")
+            what = "replace" if o.change.action.value == "replace" else "delete"
+            msg = console.style(f"{what} skipped (needs --allow-delete)", "yellow")
             console.out(f"{where}: {msg} [{count}/{total}]")
         else:
             ident = f" (id {escape.plain(o.id)})" if o.id else ""
@@ -132,8 +149,10 @@ def _connection_kinds() -> set[str]:
     return {k.name for k in kinds.registry().values()}
 
 
-def summarize(console: Console, outcomes: list[Any]) -> bool:
-    """Print the closing summary of an apply; True when nothing failed."""
+def summarize(console: Console, outcomes: list[Any], *, strict: bool = False) -> bool:
+    """Print the closing summary of an apply; True when nothing failed. With `strict` (a saved
+    plan), a planned change that did not run (a delete not allowed) is a failure too: a reviewed
+    plan is applied whole or the apply exits non-zero."""
     done = Counter(o.done for o in outcomes if o.ok and o.done != "refreshed")
     failed = [o for o in outcomes if not o.ok]
     console.out()
@@ -144,10 +163,18 @@ def summarize(console: Console, outcomes: list[Any]) -> bool:
     skipped = done["skipped"]
     if skipped:
         were, them = ("s were", "them") if skipped != 1 else (" was", "it")
-        console.err(
-            f"Warning: {skipped} planned delete{were} not performed; "
-            f"run apply with --allow-delete to delete {them}."
+        how = (
+            f"make the plan with --allow-delete to delete {them}"
+            if strict
+            else f"run apply with --allow-delete to delete {them}"
         )
+        console.err(f"Warning: {skipped} planned delete{were} not performed; {how}.")
+        if strict and not failed:
+            console.err(
+                console.style("Apply incomplete: ", "red", "bold", stream="err")
+                + f"the saved plan was not applied whole ({summary}, {skipped} not run)."
+            )
+            return False
     if failed:
         console.err(
             console.style("Apply failed: ", "red", "bold", stream="err")

@@ -18,6 +18,7 @@ def run(
     sandbox: str | None,
     lock_timeout: float,
     emulator: bool,
+    allow_delete: bool = False,
 ) -> int:
     from provisioner.runtime import connect, listing_ahead
 
@@ -25,14 +26,21 @@ def run(
     # are read (CPU-bound).
     with listing_ahead(paths, sandbox, emulator=emulator) as ahead:
         from provisioner import verify as checks
+        from provisioner.commands.state import waiting
         from provisioner.render import outputs
+        from provisioner.runtime import endpoint
         from provisioner.state import StateStore
         from provisioner.workflow import load_manifests, make_plan
 
         manifests = load_manifests(paths, sandbox)
-        current = StateStore(state).load()
-        with connect(emulator=emulator, ahead=ahead) as runtime:
-            plan = make_plan(runtime, manifests, current, sandbox)
+        store = StateStore(state)
+        # As Terraform's plan does: no apply may write the state while it is read and compared.
+        with store.lock("plan", lock_timeout, on_wait=waiting(console, lock_timeout)), connect(
+            emulator=emulator, ahead=ahead
+        ) as runtime:
+            current = store.load()
+            plan = make_plan(runtime, manifests, current, sandbox, allow_delete=allow_delete)
+            where = endpoint(runtime)
             verdicts = None
             if verify:
                 targets = [
@@ -55,6 +63,7 @@ def run(
             sandbox=sandbox,
             emulator=emulator,
             state=current,
+            endpoint=where,
             quiet=json or markdown,
         )
     # With --json/--markdown stdout is a document: the verify report goes to stderr then.

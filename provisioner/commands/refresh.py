@@ -19,7 +19,8 @@ def run(
     from provisioner import diff, kinds
     from provisioner.commands._scope import scope_sandboxes
     from provisioner.commands.state import waiting
-    from provisioner.plan import Drift
+    from provisioner.plan import Drift, stranger_warning
+    from provisioner.render import escape
     from provisioner.render.text import when
     from provisioner.runtime import connect, fetch_remote
     from provisioner.state import StateStore
@@ -36,6 +37,27 @@ def run(
                 return 0
             remote = fetch_remote(runtime.client, sandboxes, {e.kind for e in entries})
         by_id = {(s, c.id): c for s, conns in remote.items() for c in conns}
+        owned = {(e.sandbox, e.id) for e in current.entries.values() if e.org == org}
+        for entry in entries:
+            others = sorted(
+                c.id
+                for c in remote.get(entry.sandbox, [])
+                if kinds.get(entry.kind).adopt_by_name
+                and c.kind == entry.kind
+                and entry.name
+                and c.name == entry.name
+                and (entry.sandbox, c.id) not in owned
+            )
+            if others:
+                console.err(
+                    console.style("Warning: ", "yellow", "bold", stream="err")
+                    + escape.plain(
+                        stranger_warning(
+                            entry.sandbox, entry.address, kinds.get(entry.kind).label,
+                            entry.name, others,
+                        )
+                    )
+                )
         drifted = deleted = 0
         with store.writer(current) as writer:
             for entry in entries:

@@ -1,10 +1,11 @@
-"""`provisioner state list|show|rm|push|pull`: inspect, forget or move state; nothing in Flow
-Service changes."""
+"""`provisioner state list|show|rm|mv|push|pull`: inspect, forget, rename or move state entries;
+nothing in Flow Service changes."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from provisioner.errors import UsageError
 
@@ -161,6 +162,7 @@ def run(
     state: str,
     sandbox: str | None = None,
     address: str | None = None,
+    new_address: str | None = None,
     lock_timeout: float = 0.0,
     file: str | None = None,
     force: bool = False,
@@ -187,6 +189,9 @@ def run(
     if state_command == "show":
         current = store.load()
         return _show(console, current, find(current, address, sandbox, state))
+    if state_command == "mv":
+        assert new_address is not None
+        return _mv(console, store, state, address, new_address, sandbox, lock_timeout)
     if state_command != "rm":
         raise UsageError(f"unknown state subcommand {state_command!r}")
     with store.lock("state rm", lock_timeout, on_wait=waiting(console, lock_timeout)):
@@ -201,5 +206,57 @@ def run(
     console.out(
         "While a manifest still declares it, the next plan adopts it again by name; "
         "'provisioner import' puts it under another address."
+    )
+    return 0
+
+
+_ADDRESS = re.compile(r"[a-z][a-z0-9_-]{0,62}")
+
+
+def _mv(
+    console: Console,
+    store: Any,
+    state_name: str,
+    address: str,
+    new_address: str,
+    sandbox: str | None,
+    lock_timeout: float,
+) -> int:
+    """Rename an entry's address (same org and sandbox): a manifest rename then plans nothing."""
+    from dataclasses import replace
+
+    with store.lock("state mv", lock_timeout, on_wait=waiting(console, lock_timeout)):
+        current = store.load()
+        entry = find(current, address, sandbox, state_name)
+        parts = new_address.split("/")
+        if len(parts) > 2 or (len(parts) == 2 and parts[0] != entry.sandbox):
+            raise UsageError(
+                f"{new_address!r} is not an address of sandbox {entry.sandbox}; an entry moves "
+                f"within its sandbox: give NEW_ADDRESS as ADDRESS or {entry.sandbox}/ADDRESS"
+            )
+        target = parts[-1]
+        if not _ADDRESS.fullmatch(target):
+            raise UsageError(
+                f"{target!r} is not an address: lowercase letters, digits, '-' and '_', "
+                "starting with a letter, at most 63 characters"
+            )
+        if target == entry.address:
+            raise UsageError(f"{entry.sandbox}/{target} is already the entry's address")
+        if current.get(entry.org, entry.sandbox, target) is not None:
+            raise UsageError(
+                f"the state already holds {entry.sandbox}/{target}; 'provisioner state rm' it "
+                "first, or choose another address"
+            )
+        label = labels(current)[entry.key]
+        moved = [replace(entry, address=target)]
+        moved += [  # what referred to it now refers to the new address
+            replace(e, depends_on=tuple(target if d == entry.address else d for d in e.depends_on))
+            for e in current.in_scope(entry.org, entry.sandbox)
+            if entry.address in e.depends_on and e.key != entry.key
+        ]
+        store.save(current.with_changes(put=moved, remove=[entry.key]))
+    console.out(
+        f"Moved {label} (id {entry.id}) to {entry.sandbox}/{target} in the state {state_name}; "
+        "nothing changed in Flow Service. Rename the address in the manifest to match."
     )
     return 0

@@ -43,6 +43,8 @@ class Manifests:
     files: tuple[str, ...]
     digest: str
     warnings: tuple[Problem, ...] = field(default_factory=tuple)
+    # `moved:` entries: (sandbox, new address) -> the old address
+    moved: Mapping[tuple[str, str], str] = field(default_factory=dict)
 
 
 def digest(named: Sequence[tuple[str, bytes]]) -> str:
@@ -62,6 +64,7 @@ def load(
     default_sandbox: str,
     environ: Mapping[str, str] | None = None,
     resolve_env: bool = True,
+    env_sandbox: str | None = None,
 ) -> Manifests:
     """Read and check the manifests at `paths` (files or directories; none = the current one).
 
@@ -95,7 +98,10 @@ def load(
         warnings.extend(checked.warnings)
         results.append(checked)
 
+    problems.extend(_sandbox_conflicts(results, sandbox_override, env_sandbox))
     problems.extend(_duplicates(results, sandbox_override, default_sandbox))
+    moves, move_problems = _moves(results, sandbox_override, default_sandbox)
+    problems.extend(move_problems)
     problems.extend(_secrets_shown(results))
     if not problems:
         problems.extend(graph.check(results, sandbox_override, default_sandbox))
@@ -119,7 +125,66 @@ def load(
         files=tuple(names),
         digest=digest(contents),
         warnings=tuple(sorted(warnings)),
+        moved=moves,
     )
+
+
+def _sandbox_conflicts(
+    results: Sequence[checks.Checked], override: str | None, env_sandbox: str | None
+) -> list[Problem]:
+    """A --sandbox or AEP_SANDBOX that contradicts a file's explicit `sandbox:` is an error: it
+    would silently move that file's resources to another sandbox."""
+    problems: list[Problem] = []
+    for r in results:
+        if r.sandbox is None or r.sandbox_at is None:
+            continue
+        if override and override != r.sandbox:
+            source = f"--sandbox {override}"
+        elif not override and env_sandbox and env_sandbox != r.sandbox:
+            source = f"AEP_SANDBOX={env_sandbox}"
+        else:
+            continue
+        at = r.sandbox_at
+        problems.append(
+            Problem(
+                at.file,
+                at.line,
+                at.column,
+                "sandbox",
+                f"the file says sandbox: {r.sandbox}, but {source} asks for another sandbox; "
+                "a manifest's own sandbox is never overridden, so drop the option (or the "
+                "variable), or plan this file separately.",
+            )
+        )
+    return problems
+
+
+def _moves(
+    results: Sequence[checks.Checked], override: str | None, default_sandbox: str
+) -> tuple[dict[tuple[str, str], str], list[Problem]]:
+    """The `moved:` entries by (sandbox, new address) -> old address; each address moves once."""
+    out: dict[tuple[str, str], str] = {}
+    sources: dict[tuple[str, str], str] = {}
+    problems: list[Problem] = []
+    for r in results:
+        sandbox = override or r.sandbox or default_sandbox
+        for old, new, where in r.moved:
+            if old == new or (sandbox, new) in out or (sandbox, old) in sources:
+                problems.append(
+                    Problem(
+                        where.file,
+                        where.line,
+                        where.column,
+                        "moved",
+                        f"the move {old} -> {new} for sandbox '{sandbox}' is "
+                        + ("a move to itself" if old == new else "not the only move of one of these addresses")
+                        + "; each address moves at most once, to another address, so remove it.",
+                    )
+                )
+                continue
+            out[(sandbox, new)] = old
+            sources[(sandbox, old)] = new
+    return out, problems
 
 
 # The tool's own credentials: never allowed in a field that is shown, stored and sent.

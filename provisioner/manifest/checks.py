@@ -45,6 +45,8 @@ class Checked:
     secret_vars: dict[str, Location] = field(default_factory=dict)
     plain_vars: list[tuple[str, Problem]] = field(default_factory=list)
     sandbox: str | None = None
+    sandbox_at: Location | None = None  # where the file's `sandbox:` is written
+    moved: list[tuple[str, str, Location]] = field(default_factory=list)  # (from, to, where)
 
 
 class _LazyName:
@@ -94,10 +96,20 @@ class _FileCheck:
             if isinstance(part, references.Reference):
                 spot = Problem(self.file, where[0], where[1], format_path(path), "")
                 self.result.plain_vars.append((part.name, spot))
+                if self.environ.get(part.name) == "":
+                    self.empty(where, path, part.name)
         resolved, unset = references.resolve(parts, self.environ)
         for name in unset:
             self.unset(where, path, name)
         return resolved
+
+    def empty(self, where: Pos, path: Path, name: str) -> None:
+        self.problem(
+            where,
+            path,
+            f"uses ${{env:{name}}}, but the environment variable {name} is set to an empty "
+            "value, which Adobe would refuse; give it its value (or unset it) and run again.",
+        )
 
     def unset(self, where: Pos, path: Path, name: str) -> None:
         if self.resolve_env:
@@ -128,6 +140,8 @@ class _FileCheck:
             if name is not None:
                 self.result.secret_vars.setdefault(name, Location(self.file, where[0], where[1]))
                 if name in self.environ:
+                    if self.environ[name] == "":
+                        self.empty(where, path, name)
                     return Secret(self.environ[name])
                 self.unset(where, path, name)
                 return Secret(value)
@@ -220,6 +234,18 @@ class _FileCheck:
             self.problem(where, path, sentence)
         sandbox = self.root.get("sandbox")
         self.result.sandbox = sandbox if isinstance(sandbox, str) else None
+        if self.result.sandbox is not None:
+            pos = spot_of(self.root, ("sandbox",))[0]
+            self.result.sandbox_at = Location(self.file, pos[0], pos[1])
+        moved = self.root.get("moved")
+        if isinstance(moved, MList):
+            for n, item in enumerate(moved):
+                if isinstance(item, MDict) and isinstance(item.get("from"), str) and isinstance(
+                    item.get("to"), str
+                ):
+                    pos = spot_of(self.root, ("moved", n))[0]
+                    at = Location(self.file, pos[0], pos[1])
+                    self.result.moved.append((str(item["from"]), str(item["to"]), at))
         for section in kinds.all_kinds().sections():
             entries = self.root.get(section)
             if not isinstance(entries, MDict):

@@ -12,7 +12,7 @@ from provisioner.planfile.codec import (
     load,
     save,
 )
-from provisioner.planfile.freshness import check_fresh, prepare, rebuild
+from provisioner.planfile.freshness import check_fresh, check_target, continued_state, prepare
 
 __all__ = [
     "FORMAT_VERSION",
@@ -21,11 +21,12 @@ __all__ = [
     "_checksum",
     "build",
     "check_fresh",
+    "check_target",
     "claims",
+    "continued_state",
     "dumps",
     "is_planfile",
     "load",
     "prepare",
-    "rebuild",
     "save",
 ]

@@ -22,7 +22,8 @@ from provisioner.model import Resource
 from provisioner.plan import Action, Change, Drift, Plan
 
 MARKER = "provisioner-saved-plan"
-FORMAT_VERSION = 1
+# 2: the endpoint, --allow-delete, per-sandbox state digests and moves are recorded.
+FORMAT_VERSION = 2
 # A plan file larger than this is not one of ours; don't read it into memory to find out.
 _MAX_SNIFF_BYTES = 256 * 1024 * 1024
 
@@ -43,6 +44,7 @@ class SavedPlan:
     emulator: bool
     desired: Mapping[str, Mapping[str, Any]]
     salt: str | None = None
+    endpoint: str = ""  # the Platform URL the plan was made against, or "emulator"
 
 
 # -- writing ------------------------------------------------------------------------------------
@@ -74,6 +76,8 @@ def _change(c: Change) -> dict[str, Any]:
     }
     if c.depends_on:
         doc["depends_on"] = list(c.depends_on)
+    if c.moved_from is not None:
+        doc["moved_from"] = c.moved_from
     if c.drift is not None:
         doc["drift"] = {
             "deleted": c.drift.deleted,
@@ -96,6 +100,7 @@ def build(
     emulator: bool,
     salt: str,
     state_saved: bool,
+    endpoint: str,
 ) -> SavedPlan:
     """The SavedPlan of a freshly computed plan (whose `resources` are still attached)."""
     desired: dict[str, dict[str, Any]] = {}
@@ -110,6 +115,7 @@ def build(
         emulator=emulator,
         desired=desired,
         salt=None if state_saved else salt,
+        endpoint=endpoint,
     )
 
 
@@ -133,7 +139,14 @@ def _body(saved: SavedPlan) -> dict[str, Any]:
         "format_version": FORMAT_VERSION,
         "provisioner_version": __version__,
         "org": plan.org,
-        "state": {"lineage": plan.lineage, "serial": plan.serial, "salt": saved.salt},
+        "endpoint": saved.endpoint,
+        "allow_delete": plan.allow_delete,
+        "state": {
+            "lineage": plan.lineage,
+            "serial": plan.serial,
+            "salt": saved.salt,
+            "sandboxes": dict(sorted(plan.state_digests.items())),
+        },
         "manifests": {
             "paths": list(saved.paths),
             "sandbox": saved.sandbox,
@@ -291,6 +304,7 @@ def _read_change(doc: Any, org: str, n: int) -> Change:
         drift=drift,
         secret_fingerprints=dict(sorted(fps.items())),
         depends_on=tuple(depends),
+        moved_from=_opt_str(doc, "moved_from", where),
     )
 
 
@@ -310,6 +324,9 @@ def _decode(doc: dict[str, Any]) -> SavedPlan:
     sandboxes = _get(doc, "sandboxes", list, "")
     if not all(isinstance(s, str) for s in sandboxes):
         raise _Bad("sandboxes is malformed")
+    digests = _get(state, "sandboxes", dict, "state.")
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in digests.items()):
+        raise _Bad("state.sandboxes is malformed")
     plan = Plan(
         org=org,
         changes=tuple(
@@ -319,6 +336,8 @@ def _decode(doc: dict[str, Any]) -> SavedPlan:
         serial=_get(state, "serial", int, "state."),
         manifest_digest=_get(manifests, "digest", str, "manifests."),
         sandboxes=tuple(sandboxes),
+        allow_delete=_get(doc, "allow_delete", bool, ""),
+        state_digests=dict(digests),
     )
     return SavedPlan(
         plan=plan,
@@ -327,6 +346,7 @@ def _decode(doc: dict[str, Any]) -> SavedPlan:
         emulator=_get(doc, "emulator", bool, ""),
         desired=desired,
         salt=_opt_str(state, "salt", "state."),
+        endpoint=_get(doc, "endpoint", str, ""),
     )
 
 

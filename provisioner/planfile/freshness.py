@@ -9,7 +9,6 @@ value).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import replace
 from typing import Any
 
 from provisioner import kinds
@@ -20,17 +19,22 @@ from provisioner.planfile.codec import SavedPlan, _public_view, _where
 from provisioner.state import State
 
 
-def _state_cause(saved: SavedPlan, lineage: str, serial: int, state_path: str) -> str | None:
+def _state_cause(
+    saved: SavedPlan, lineage: str, digests: Mapping[str, str], state_path: str
+) -> str | None:
+    """The state moved where the plan looked: its lineage, or the entries of a planned sandbox.
+    An apply in another sandbox (a serial bump elsewhere) does not make this plan stale."""
     plan = saved.plan
     if lineage != plan.lineage:
         return (
             f"the state changed: {state_path} has lineage {lineage}, but the plan was made "
             f"against lineage {plan.lineage} (a different state file)"
         )
-    if serial != plan.serial:
+    moved = sorted(s for s in plan.sandboxes if digests.get(s) != plan.state_digests.get(s))
+    if moved:
         return (
-            f"the state changed: {state_path} is at serial {serial}, but the plan was made at "
-            f"serial {plan.serial} (another run wrote it since)"
+            f"the state changed: what {state_path} records in sandbox{'es' if len(moved) > 1 else ''} "
+            f"{', '.join(moved)} differs from plan time (another run wrote it since)"
         )
     return None
 
@@ -120,7 +124,7 @@ def check_fresh(
     path: str,
     state_path: str,
     lineage: str,
-    serial: int,
+    digests: Mapping[str, str],
     salt: str,
     owned: set[tuple[str, str]],
     manifest_digest: str,
@@ -132,7 +136,7 @@ def check_fresh(
     causes = [
         cause
         for cause in (
-            _state_cause(saved, lineage, serial, state_path),
+            _state_cause(saved, lineage, digests, state_path),
             _manifest_cause(saved, manifest_digest, by_where),
             _remote_cause(saved, remote, owned),
             _secret_cause(saved, by_where, salt),
@@ -147,24 +151,60 @@ def check_fresh(
         )
 
 
-def rebuild(
-    saved: SavedPlan, resources: Iterable[Resource], remote: Mapping[str, list[Remote]]
-) -> Plan:
-    """The saved plan with today's resources (for their secrets) and listing, ready to execute."""
+def continued_state(saved: SavedPlan, state: State) -> State:
+    """The state to apply to: the plan's own lineage and salt when no state existed on either
+    side (so that the fresh plan computes the same fingerprints), else `state`."""
     plan = saved.plan
-    declared = {(plan.org, r.sandbox, r.address): r for r in resources}
-    needed = {c.key for c in plan.changes}
-    by_id = {(s, c.id): c for s, conns in remote.items() for c in conns}
-    return Plan(
-        org=plan.org,
-        changes=plan.changes,
-        lineage=plan.lineage,
-        serial=plan.serial,
-        manifest_digest=plan.manifest_digest,
-        sandboxes=plan.sandboxes,
-        resources={k: v for k, v in declared.items() if k in needed},
-        remote=by_id,
-    )
+    if state.serial == 0 and not state.entries and plan.serial == 0 and saved.salt:
+        return State(lineage=plan.lineage, serial=0, salt=saved.salt)
+    return state
+
+
+def check_target(saved: SavedPlan, *, path: str, org: str, endpoint: str) -> None:
+    """PlanError unless the plan is applied to the org and endpoint it was made against."""
+    plan = saved.plan
+    if org != plan.org:
+        raise PlanError(
+            f"the saved plan {path} was made for org {plan.org}, but the credentials are for "
+            f"org {org}; apply it with the credentials it was planned with"
+        )
+    if endpoint != saved.endpoint:
+        raise PlanError(
+            f"the saved plan {path} was made against {saved.endpoint}, but this apply would "
+            f"run against {endpoint}; apply it where it was planned (AEP_PLATFORM_URL, "
+            "--emulator), or make a new plan there"
+        )
+
+
+def _canonical(plan: Plan) -> list[dict[str, Any]]:
+    from provisioner.planfile.codec import _change
+
+    return [_change(c) for c in plan.changes]
+
+
+def _differences(saved: Plan, fresh: Plan) -> list[str]:
+    """Where the fresh plan differs from the saved one (by address), as short phrases."""
+    old = {(c["sandbox"], c["address"]): c for c in _canonical(saved)}
+    new = {(c["sandbox"], c["address"]): c for c in _canonical(fresh)}
+    out: list[str] = []
+    for key in sorted(set(old) | set(new)):
+        a, b = old.get(key), new.get(key)
+        where = "/".join(key)
+        if a == b:
+            continue
+        if a is None or b is None:
+            out.append(f"{where} ({'not in the saved plan' if a is None else 'no longer planned'})")
+            continue
+        keys = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+        out.append(f"{where} ({', '.join(keys)})")
+    if tuple(saved.sandboxes) != tuple(fresh.sandboxes):
+        out.append(
+            f"the sandboxes ({', '.join(saved.sandboxes)} in the file, "
+            f"{', '.join(fresh.sandboxes) or 'none'} now)"
+        )
+    if saved.allow_delete != fresh.allow_delete:
+        out.append("--allow-delete")
+    return out
 
 
 def prepare(
@@ -173,44 +213,38 @@ def prepare(
     path: str,
     state_path: str,
     state: State,
-    org: str,
-    client: Any,
+    fresh: Plan,
     manifests_digest: str,
     resources: Iterable[Resource],
-) -> tuple[State, Plan]:
-    """Check a loaded saved plan against today's state, manifests, listing and secrets.
+) -> Plan:
+    """The plan to execute: `fresh` (made now against the live state and remote), provided that
+    nothing the saved plan relied on moved and that it is the saved plan, change for change.
 
-    Returns the state to apply to (the plan's own lineage and salt when no state existed on
-    either side) and the Plan to execute; PlanError if it is stale or meant for another org.
+    The file is never trusted for what apply may touch: what runs is always the fresh plan, and
+    it runs only if it equals what was reviewed. PlanError otherwise, naming every reason.
     """
-    from provisioner.runtime import fetch_remote
-
-    plan = saved.plan
-    if org != plan.org:
-        raise PlanError(
-            f"the saved plan {path} was made for org {plan.org}, but the credentials are for "
-            f"org {org}; apply it with the credentials it was planned with"
-        )
-    if state.serial == 0 and not state.entries and plan.serial == 0 and saved.salt:
-        # Neither side had a state file: continue the plan's fresh lineage and salt.
-        state = State(lineage=plan.lineage, serial=0, salt=saved.salt)
-    resources = list(resources)
-    wanted = {c.kind for c in plan.changes if kinds.get(c.kind).managed}
-    remote = fetch_remote(client, plan.sandboxes, wanted)
-    owned = {(e.sandbox, e.id) for e in state.entries.values() if e.org == org}
+    remote: dict[str, list[Remote]] = {}
+    for (sandbox, _id), item in sorted(fresh.remote.items()):
+        remote.setdefault(sandbox, []).append(item)
+    owned = {(e.sandbox, e.id) for e in state.entries.values() if e.org == fresh.org}
     check_fresh(
         saved,
         path=path,
         state_path=state_path,
         lineage=state.lineage,
-        serial=state.serial,
+        digests=fresh.state_digests,
         salt=state.salt,
         owned=owned,
         manifest_digest=manifests_digest,
         resources=resources,
         remote=remote,
     )
-    from provisioner import lookups
-
-    rebuilt = rebuild(saved, resources, remote)
-    return state, replace(rebuilt, lookups=lookups.find(client, resources))
+    differs = _differences(saved.plan, fresh)
+    if differs:
+        raise PlanError(
+            f"the saved plan {path} does not match a fresh plan of the same manifests, state "
+            "and Flow Service, so nothing was applied (was the file edited?): it differs in "
+            + "; ".join(differs)
+            + f". Make and review a new plan with 'provisioner plan --out {path}'."
+        )
+    return fresh

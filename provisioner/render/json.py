@@ -15,7 +15,7 @@ from provisioner.diff import FieldChange
 from provisioner.plan import Action, Change, Drift, Plan
 from provisioner.render import escape
 
-FORMAT_VERSION = "1.0"
+FORMAT_VERSION = "1.1"  # 1.1: allow_delete, warnings, will_run, moved_from
 
 # What a change does, in Terraform's style: a replace is a delete then a create.
 _ACTIONS = {
@@ -68,7 +68,7 @@ def actions(c: Change) -> list[str]:
     return list(_ACTIONS[c.action])
 
 
-def change_doc(c: Change) -> dict[str, Any]:
+def change_doc(c: Change, not_run: str | None = None) -> dict[str, Any]:
     return {
         "address": c.address,
         "sandbox": c.sandbox,
@@ -82,6 +82,9 @@ def change_doc(c: Change) -> dict[str, Any]:
         "fields": [field_doc(f) for f in c.fields],
         "drift": drift_doc(c.drift) if c.drift is not None else None,
         **({"depends_on": list(c.depends_on)} if c.depends_on else {}),
+        **({"moved_from": c.moved_from} if c.moved_from is not None else {}),
+        "will_run": not_run is None,
+        **({"not_run_reason": not_run} if not_run is not None else {}),
     }
 
 
@@ -100,7 +103,9 @@ def document(plan: Plan) -> dict[str, Any]:
         "has_changes": plan.has_changes,
         "summary": plan.counts(),
         "action_counts": per_action,
-        "changes": [change_doc(c) for c in plan.changes],
+        "allow_delete": plan.allow_delete,
+        "warnings": list(plan.warnings),
+        "changes": [change_doc(c, plan.not_run(c)) for c in plan.changes],
     }
 
 

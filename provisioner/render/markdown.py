@@ -71,7 +71,8 @@ def _diff_line(c: Change, f: FieldChange) -> str:
         return f"+ {escape.plain(f.path)} = {_value(f.after, f.sensitive)}"
     if f.sensitive:
         return f"! {escape.plain(f.path)} = (sensitive value changed)"
-    return f"! {escape.plain(f.path)} = {_value(f.before, False)} -> {_value(f.after, False)}"
+    forces = "  # forces replacement" if f.forces_replacement and c.action is Action.REPLACE else ""
+    return f"! {escape.plain(f.path)} = {_value(f.before, False)} -> {_value(f.after, False)}{forces}"
 
 
 def _fence(body: str) -> str:
@@ -126,6 +127,30 @@ def _row(c: Change) -> str:
     )
 
 
+def _warnings(plan: Plan) -> list[str]:
+    """What will not run, what moved, and what the plan leaves alone: GitHub alert blocks."""
+    out: list[str] = []
+    blocked = [c for c in plan.changes if c.is_change and plan.not_run(c) is not None]
+    if blocked:
+        out.append(
+            "> [!WARNING]\n> These changes will not run: they delete, and the plan was made "
+            "without `--allow-delete` (make the plan with `--allow-delete` to allow them): "
+            + ", ".join(_code(f"{c.sandbox}/{c.address}") for c in blocked)
+            + "."
+        )
+        out.append("")
+    for c in plan.changes:
+        if c.moved_from is not None:
+            out.append(
+                f"{_code(c.sandbox + '/' + c.moved_from)} has moved to "
+                f"{_code(c.sandbox + '/' + c.address)}."
+            )
+            out.append("")
+    for w in plan.warnings:
+        out += [f"> [!WARNING]\n> {cell(w)}", ""]
+    return out
+
+
 def _summary(plan: Plan) -> str:
     return f"**{plan.summary_line()}**"
 
@@ -152,6 +177,7 @@ def render(plan: Plan, *, limit: int = LIMIT) -> str:
         head += [_summary(plan), ""]
     sandboxes = ", ".join(plan.sandboxes) or "(none)"
     head += [f"Org `{cell(plan.org)}`, sandbox{'es' if len(plan.sandboxes) != 1 else ''} {cell(sandboxes)}.", ""]
+    head += _warnings(plan)
     if not shown:
         return "\n".join(head)
 

@@ -12,7 +12,10 @@ from provisioner.state import State
 
 
 def emit(console: Console, plan: Plan, *, as_json: bool = False, as_markdown: bool = False) -> None:
-    """Print the plan as JSON, as Markdown (also appended to $GITHUB_STEP_SUMMARY), or as text."""
+    """Print the plan as JSON, as Markdown (also appended to $GITHUB_STEP_SUMMARY), or as text;
+    its warnings go to stderr too (stdout may be a document)."""
+    for warning in plan.warnings:
+        console.err(console.style("Warning: ", "yellow", "bold", stream="err") + escape.plain(warning))
     if as_json:
         from provisioner.render import json
 
@@ -54,6 +57,7 @@ def save_plan(
     sandbox: str | None,
     emulator: bool,
     state: State,
+    endpoint: str,
     quiet: bool = False,
 ) -> None:
     """Write the saved plan to `out`; tell the user how to apply it (on stderr if stdout is data)."""
@@ -66,6 +70,7 @@ def save_plan(
         emulator=emulator,
         salt=state.salt,
         state_saved=state.serial > 0,
+        endpoint=endpoint,
     )
     planfile.save(out, saved)
     message = f"Saved the plan to {out}. To perform exactly these actions, run: provisioner apply {out}"

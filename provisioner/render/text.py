@@ -89,16 +89,28 @@ def drift_lines(change: Change, drift: Drift) -> list[str]:
     return lines
 
 
-def render_change(console: Console, change: Change) -> list[str]:
+def render_change(console: Console, change: Change, not_run: str | None = None) -> list[str]:
     symbol, color = _SYMBOL[change.action]
     where = escape.plain(f"{change.sandbox}/{change.address}")
     lines: list[str] = []
     if change.drift is not None and change.action is not Action.RECREATE:
         lines += drift_lines(change, change.drift)
+    if change.moved_from is not None:
+        old = escape.plain(f"{change.sandbox}/{change.moved_from}")
+        lines.append(console.style(f"  # {old} has moved to {where}", "bold"))
+        if change.action is Action.NOOP:
+            lines.append(f"    {change.label} {escape.plain(change.address, quote=True)} {{")
+            if change.remote_id:
+                lines.append(f"        id = {_value(change.remote_id, False)}")
+            lines.append("        # (nothing else changes)")
+            lines.append("    }")
+            return lines
     headline = _HEADLINE[change.action]
     if change.action is Action.ADOPT and change.also_update:
         headline = "exists already: it will be adopted and updated in-place"
     lines.append(console.style(f"  # {where} {headline}", "bold"))
+    if not_run is not None:
+        lines.append(console.style(f"  # WARNING: {not_run}", "yellow", "bold"))
     lines.append(
         console.style(f"  {symbol} ", color)
         + f"{change.label} {escape.plain(change.address, quote=True)} {{"
@@ -132,7 +144,16 @@ def render(console: Console, plan: Plan) -> list[str]:
     lines.append("provisioner will perform the following actions:")
     lines.append("")
     for change in changes:
-        lines += render_change(console, change)
+        lines += render_change(console, change, plan.not_run(change))
         lines.append("")
     lines.append(console.style(plan.summary_line(), "bold"))
+    blocked = sum(1 for c in changes if plan.not_run(c) is not None)
+    if blocked:
+        lines.append(
+            console.style(
+                f"{blocked} change{'s' if blocked != 1 else ''} (marked WARNING) will not run: "
+                "deletes and replaces need a plan made with --allow-delete.",
+                "yellow",
+            )
+        )
     return lines

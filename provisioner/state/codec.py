@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 from provisioner import document as doc
+from provisioner.config import SANDBOX_NAME
 from provisioner.secrets import is_secret_key
 from provisioner.state.model import FINGERPRINT_RE, FORMAT_VERSION, State, StateEntry
 
@@ -305,6 +306,12 @@ def decode(doc: Any) -> State:
     entries: dict[tuple[str, str, str], StateEntry] = {}
     for org, sandboxes in _nested(c, top.get("resources", {}), "resources").items():
         for sandbox, addresses in _nested(c, sandboxes, f"resources.{org}").items():
+            if not SANDBOX_NAME.fullmatch(sandbox):  # it would go on the wire as it is
+                c.fail(
+                    f"resources.{org}.{sandbox!r} is not a sandbox name (all lowercase letters, "
+                    "digits and hyphens)"
+                )
+                continue
             for address, entry_doc_ in _nested(c, addresses, f"resources.{org}.{sandbox}").items():
                 entry = _entry(c, entry_doc_, org, sandbox, address)
                 if entry is not None:

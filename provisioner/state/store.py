@@ -85,7 +85,7 @@ class StateStore:
 
     def _decode(self, raw: bytes) -> State:
         try:
-            doc = codec.loads(raw.decode("utf-8"))
+            doc = codec.loads(raw.decode("utf-8-sig"))  # a BOM (an editor's) is not damage
         except UnicodeDecodeError:
             raise StateError(
                 f"the {self.noun} {self.name} is not UTF-8 text; it looks damaged: {self._advice()}"
@@ -195,7 +195,11 @@ class StateStore:
         # Encoding is the costly part at thousands of entries: `state` as it would be written
         # differs from `saved` only in its top-level serial line, so encode once.
         unchanged = _with_serial(data, saved.serial, state.serial) or codec.encode(state)
-        if current is not None and current.data == unchanged:
+        # The same content with a BOM or CRLF line ends (an editor's) is the same state.
+        same = current is not None and current.data.removeprefix(b"\xef\xbb\xbf").replace(
+            b"\r\n", b"\n"
+        ) == unchanged
+        if same:
             self._drop_journal(state)
             return state
         self.backend.check_writable()

@@ -76,7 +76,7 @@ def test_protect_true(write: Write) -> None:
 
 @pytest.mark.parametrize(
     ("override", "in_file", "expected"),
-    [("dev", "stage", "dev"), (None, "stage", "stage"), (None, None, "fallback")],
+    [("dev", None, "dev"), (None, "stage", "stage"), (None, None, "fallback"), ("stage", "stage", "stage")],
 )
 def test_sandbox_precedence(
     write: Write, override: str | None, in_file: str | None, expected: str
@@ -84,6 +84,16 @@ def test_sandbox_precedence(
     write("a.yaml", iam("catalog", sandbox=in_file))
     loaded = load("a.yaml", sandbox_override=override, default_sandbox="fallback")
     assert loaded.resources[0].sandbox == expected
+
+
+def test_an_override_never_contradicts_the_file(write: Write) -> None:
+    # issue 11: `--sandbox dev` once moved a `sandbox: prod` file's resources to dev silently
+    write("a.yaml", iam("catalog", sandbox="stage"))
+    with pytest.raises(ManifestError) as caught:
+        load("a.yaml", sandbox_override="dev", default_sandbox="fallback")
+    (problem,) = caught.value.problems
+    assert (problem.file, problem.line, problem.path) == ("a.yaml", 2, "sandbox")
+    assert "sandbox: stage" in problem.message and "--sandbox dev" in problem.message
 
 
 def test_references_inside_text_and_the_escape(write: Write) -> None:
@@ -212,16 +222,18 @@ def test_duplicate_address_across_files_names_both_places(
 def test_same_address_in_different_sandboxes_is_fine_until_overridden(write: Write) -> None:
     write("prod.yaml", iam("catalog", sandbox="prod"))
     write("dev.yaml", iam("catalog", sandbox="dev"))
+    write("one.yaml", iam("catalog"))
+    write("two.yaml", iam("catalog"))
     loaded = load("prod.yaml", "dev.yaml")
     assert [(r.address, r.sandbox) for r in loaded.resources] == [
         ("catalog", "prod"),
         ("catalog", "dev"),
     ]
     with pytest.raises(ManifestError) as caught:
-        load("prod.yaml", "dev.yaml", sandbox_override="qa")
+        load("one.yaml", "two.yaml", sandbox_override="qa")
     (problem,) = caught.value.problems
-    assert (problem.file, problem.line, problem.path) == ("dev.yaml", 4, "connections.catalog")
-    assert "also declared at prod.yaml:4:3 for sandbox 'qa'" in problem.message
+    assert (problem.file, problem.line, problem.path) == ("two.yaml", 3, "connections.catalog")
+    assert "also declared at one.yaml:3:3 for sandbox 'qa'" in problem.message
 
 
 def test_directories_files_and_order(write: Write) -> None:

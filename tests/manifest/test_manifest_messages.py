@@ -107,7 +107,7 @@ CASES: dict[str, tuple[str, list[str]]] = {
         [
             (
                 "m.yaml:2:1: colour: unknown key 'colour'; the keys allowed here are connections, "
-                "dataflows, datasets, sandbox, sources, targets, version."
+                "dataflows, datasets, moved, sandbox, sources, targets, version."
             )
         ],
     ),

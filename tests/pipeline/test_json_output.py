@@ -48,7 +48,7 @@ def only(doc: dict[str, Any], address: str) -> dict[str, Any]:
 def test_create(env: Any, cli: Any, tmp_path: Path, validator: Any) -> None:
     manifest(tmp_path, alpha=s3("Alpha", description="d"))
     doc = plan_json(cli, validator)
-    assert doc["format_version"] == "1.0"
+    assert doc["format_version"] == "1.1"
     assert doc["summary"] == {"create": 1, "update": 0, "delete": 0, "adopt": 0}
     assert doc["action_counts"]["create"] == 1
     c = only(doc, "alpha")
@@ -66,12 +66,14 @@ def test_adopt_and_adopt_with_update(env: Any, cli: Any, tmp_path: Path, validat
     differs = api.create("Differs", description="old", params={"s3AccessKey": "AKIAPIPELINEKEY", "s3SecretKey": "x"})
     manifest(tmp_path, same=s3("Same"), differs=s3("Differs", description="new"))
     doc = plan_json(cli, validator)
-    assert only(doc, "same")["actions"] == ["adopt"] and only(doc, "same")["connection_id"] == same["id"]
+    # An adopt always updates the secrets, which cannot be read back (issue 11).
+    assert only(doc, "same")["actions"] == ["adopt", "update"]
+    assert only(doc, "same")["connection_id"] == same["id"]
     d = only(doc, "differs")
     assert d["action"] == "adopt" and d["actions"] == ["adopt", "update"]
     assert d["connection_id"] == differs["id"] and d["etag"] == differs["etag"]
     assert {"path": "description", "change": "change", "before": "old", "after": "new", "sensitive": False} in d["fields"]
-    assert doc["summary"] == {"create": 0, "update": 1, "delete": 0, "adopt": 2}
+    assert doc["summary"] == {"create": 0, "update": 2, "delete": 0, "adopt": 2}
 
 
 def test_update_with_drift(env: Any, cli: Any, tmp_path: Path, validator: Any, monkeypatch: pytest.MonkeyPatch) -> None:

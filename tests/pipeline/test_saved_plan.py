@@ -37,7 +37,7 @@ def test_saved_plan_is_applied_exactly_without_prompt(env: Any, cli: Any, tmp_pa
     doc = saved(tmp_path, cli)
     text = (tmp_path / "plan.bin").read_text()
     assert SECRET not in text
-    assert doc["format"] == "provisioner-saved-plan" and doc["format_version"] == 1
+    assert doc["format"] == "provisioner-saved-plan" and doc["format_version"] == 2
     assert doc["state"]["serial"] == 0 and doc["manifests"]["paths"] == ["m.yaml"]
     assert [c["action"] for c in doc["changes"]] == ["create", "create"]
     assert all(c["secret_fingerprints"]["auth.params.s3SecretKey"].startswith("hmac-sha256:") for c in doc["changes"])
@@ -130,7 +130,7 @@ def refused(cli: Any, tmp_path: Path, before: dict[str, Any], env: Any) -> str:
 def test_stale_when_the_state_moved(planned_update: dict[str, Any], env: Any, cli: Any, tmp_path: Path) -> None:
     assert cli("state", "rm", "prod/alpha").code == 0  # another run wrote the state
     err = refused(cli, tmp_path, planned_update, env)
-    assert "the state changed" in err and "serial" in err
+    assert "the state changed" in err and "sandbox prod" in err
     assert "manifests" not in err and "remote connections" not in err and "secret" not in err
 
 
@@ -226,11 +226,16 @@ def test_saved_delete_needs_allow_delete(env: Any, cli: Any, tmp_path: Path) -> 
     applied(cli)
     manifest(tmp_path, alpha=s3("Alpha"))
     saved(tmp_path, cli)
+    # Deletes are decided at plan time (issue 11): the plan says it will not run, and the
+    # apply of a saved plan that does not run whole exits non-zero.
     r = cli("apply", "plan.bin")
-    assert r.code == 0 and "--allow-delete" in r.err
+    assert r.code == 1 and "--allow-delete" in r.err
     assert len(RawApi(env.url).list()) == 2
     saved(tmp_path, cli)
-    r = cli("apply", "plan.bin", "--allow-delete")
+    r = cli("apply", "plan.bin", "--allow-delete")  # too late: the plan was reviewed without it
+    assert r.code == 1 and "decided at plan time" in r.err
+    saved(tmp_path, cli, "--allow-delete")
+    r = cli("apply", "plan.bin")
     assert r.code == 0, r.err
     assert [c["name"] for c in RawApi(env.url).list()] == ["Alpha"]
 
