@@ -253,6 +253,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--verify", action="store_true", help="test each connection's credentials afterwards"
     )
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON event per line (NDJSON, schemas/apply-events.schema.json) instead "
+        "of text; needs --auto-approve or a PLANFILE",
+    )
     _api_options(p)
 
     p = command("refresh", "update the state from Flow Service and report drift")

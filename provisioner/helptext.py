@@ -63,7 +63,7 @@ _COMMANDS: dict[str, dict[str, tuple[tuple[str, str], ...]]] = {
     },
     "apply": {
         "examples": (
-            ("provisioner apply connections/", "plan afresh, ask 'yes', apply"),
+            ("provisioner apply --auto-approve --json . > apply.ndjson", "a log a machine reads"),
             ("provisioner apply plan.bin", "apply a PLANFILE saved by 'plan --out', no prompt"),
         ),
         "exit": (

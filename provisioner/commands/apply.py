@@ -22,9 +22,11 @@ def run(
     sandbox: str | None,
     lock_timeout: float,
     emulator: bool,
+    json: bool = False,
 ) -> int:
     from provisioner import planfile
     from provisioner.apply import Executor
+    from provisioner.commands import apply_events as events
     from provisioner.commands.state import waiting
     from provisioner.errors import UsageError
     from provisioner.render import text
@@ -71,8 +73,16 @@ def run(
                 )
             for warning in plan.warnings:
                 console.err(console.style("Warning: ", "yellow", "bold", stream="err") + warning)
-            for line in text.render(console, plan):
-                console.out(line)
+            if json:
+                if plan.has_changes and saved is None and not auto_approve:
+                    raise UsageError(
+                        "apply --json needs --auto-approve or a saved PLANFILE (nobody can answer "
+                        "a confirmation between JSON events)"
+                    )
+                events.emit(console, events.plan_event(plan))
+            else:
+                for line in text.render(console, plan):
+                    console.out(line)
             if plan.has_changes and saved is None and not auto_approve and not _confirmed(console):
                 console.err("Apply cancelled.")
                 return 1
@@ -85,11 +95,16 @@ def run(
                     writer=writer,
                     parallelism=parallelism,
                     allow_delete=allow_delete,
-                    on_result=_progress(console, total),
+                    on_result=events.reporter(console) if json else _progress(console, total),
                 ).run()
-            applied = (
-                summarize(console, outcomes, strict=saved is not None) if plan.has_changes else True
-            )
+            if json:
+                applied = events.finish(console, outcomes, strict=saved is not None)
+            else:
+                applied = (
+                    summarize(console, outcomes, strict=saved is not None)
+                    if plan.has_changes
+                    else True
+                )
             verified = not verify or _verify(console, runtime.client, store, plan, parallelism)
     return 0 if applied and verified else 1
 
