@@ -8,7 +8,6 @@ heavy dependencies inside `run`, so `provisioner --help` stays fast.
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import math
 import os
@@ -26,23 +25,21 @@ EXIT_ERROR = 1
 EXIT_CHANGES = 2
 EXIT_INTERRUPTED = 130
 
-# command name -> module under provisioner.commands
-_MODULES = {
-    "validate": "validate",
-    "plan": "plan",
-    "apply": "apply",
-    "refresh": "refresh",
-    "import": "import_",
-    "destroy": "destroy",
-    "show": "show",
-    "state": "state",
-    "force-unlock": "force_unlock",
-    "emulator": "emulator",
-    "status": "status",
-    "graph": "graph",
-}
+COMMANDS = (
+    "validate",
+    "plan",
+    "apply",
+    "refresh",
+    "import",
+    "destroy",
+    "show",
+    "state",
+    "force-unlock",
+    "emulator",
+    "status",
+    "graph",
+)
 
-_GLOBAL_DESTS = ("command", "debug", "no_color")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -444,6 +441,141 @@ def _debug_from_environment() -> bool:
     )
 
 
+def dispatch(ns: argparse.Namespace, console: Console) -> int:
+    """Call the command's `run` with its typed options (each module is imported only when its
+    command runs, so `provisioner --help` stays fast)."""
+    c = ns.command
+    # The options every API command shares.
+    api: dict[str, Any] = {"state": getattr(ns, "state", ""), "sandbox": getattr(ns, "sandbox", None)}
+    if c == "validate":
+        from provisioner.commands import validate
+
+        return validate.run(console=console, paths=ns.paths, quiet=ns.quiet)
+    if c == "plan":
+        from provisioner.commands import plan
+
+        return plan.run(
+            console=console,
+            paths=ns.paths,
+            out=ns.out,
+            json=ns.json,
+            markdown=ns.markdown,
+            detailed_exitcode=ns.detailed_exitcode,
+            verify=ns.verify,
+            lock_timeout=ns.lock_timeout,
+            emulator=ns.emulator,
+            allow_delete=ns.allow_delete,
+            **api,
+        )
+    if c == "apply":
+        from provisioner.commands import apply
+
+        return apply.run(
+            console=console,
+            paths=ns.paths,
+            auto_approve=ns.auto_approve,
+            parallelism=ns.parallelism,
+            allow_delete=ns.allow_delete,
+            verify=ns.verify,
+            lock_timeout=ns.lock_timeout,
+            emulator=ns.emulator,
+            json=ns.json,
+            **api,
+        )
+    if c == "refresh":
+        from provisioner.commands import refresh
+
+        return refresh.run(
+            console=console,
+            paths=ns.paths,
+            lock_timeout=ns.lock_timeout,
+            emulator=ns.emulator,
+            **api,
+        )
+    if c == "import":
+        from provisioner.commands import import_
+
+        return import_.run(
+            console=console,
+            address=ns.address,
+            connection_id=ns.connection_id,
+            paths=ns.paths,
+            lock_timeout=ns.lock_timeout,
+            emulator=ns.emulator,
+            **api,
+        )
+    if c == "destroy":
+        from provisioner.commands import destroy
+
+        return destroy.run(
+            console=console,
+            paths=ns.paths,
+            auto_approve=ns.auto_approve,
+            parallelism=ns.parallelism,
+            lock_timeout=ns.lock_timeout,
+            emulator=ns.emulator,
+            **api,
+        )
+    if c == "show":
+        from provisioner.commands import show
+
+        return show.run(console=console, planfile=ns.planfile, json=ns.json, state=ns.state)
+    if c == "state":
+        from provisioner.commands import state
+
+        return state.run(
+            console=console,
+            state_command=ns.state_command,
+            state=ns.state,
+            sandbox=getattr(ns, "sandbox", None),
+            address=getattr(ns, "address", None),
+            new_address=getattr(ns, "new_address", None),
+            lock_timeout=getattr(ns, "lock_timeout", 0.0),
+            file=getattr(ns, "file", None),
+            force=getattr(ns, "force", False),
+        )
+    if c == "force-unlock":
+        from provisioner.commands import force_unlock
+
+        return force_unlock.run(console=console, state=ns.state, force=ns.force)
+    if c == "status":
+        from provisioner.commands import status
+
+        return status.run(
+            console=console,
+            paths=ns.paths,
+            json=ns.json,
+            runs=ns.runs,
+            emulator=ns.emulator,
+            **api,
+        )
+    if c == "graph":
+        from provisioner.commands import graph
+
+        return graph.run(console=console, paths=ns.paths, format=ns.format, sandbox=ns.sandbox)
+    if c == "emulator":
+        from provisioner.commands import emulator
+
+        return emulator.run(
+            console=console,
+            host=ns.host,
+            port=ns.port,
+            db=ns.db,
+            sandboxes=ns.sandboxes,
+            max_page_size=ns.max_page_size,
+            clients=ns.clients,
+            s3_credentials=ns.s3_credentials,
+            datasets=ns.datasets,
+            latency_ms=ns.latency_ms,
+            rate_limit=ns.rate_limit,
+            fail_rate=ns.fail_rate,
+            commit_fail_rate=ns.commit_fail_rate,
+            token_ttl=ns.token_ttl,
+            seed=ns.seed,
+        )
+    raise UsageError(f"unknown command {c!r} (see 'provisioner --help')")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if argv is None:
@@ -461,9 +593,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         debug = bool(getattr(ns, "debug", False)) or debug
         console = Console(no_color=bool(getattr(ns, "no_color", False)), debug=debug)
         _configure_logging(debug)
-        options: dict[str, Any] = {k: v for k, v in vars(ns).items() if k not in _GLOBAL_DESTS}
-        module = importlib.import_module(f"provisioner.commands.{_MODULES[ns.command]}")
-        return int(module.run(console=console, **options))
+        return dispatch(ns, console)
     except ManifestError as exc:
         for problem in exc.problems:
             console.err(escape.plain(str(problem)))

@@ -115,10 +115,10 @@ def run(
         ("AEP_ORG_ID", org),
     ):
         console.out(f"  export {name}={shlex.quote(value)}")
-    console.out("Press Ctrl-C to stop.")
-
     _sigterm_as_interrupt()
     try:
+        # Announced inside the try: a Ctrl-C right after the words is a clean stop too.
+        console.out("Press Ctrl-C to stop.")
         emulator.serve_forever()
     except KeyboardInterrupt:
         pass

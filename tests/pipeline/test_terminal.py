@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from provisioner import __version__
-from provisioner.cli import _MODULES, build_parser
+from provisioner.cli import COMMANDS, build_parser
 
 ESC = "\x1b["
 
@@ -85,7 +85,7 @@ def test_version(run_cli: Any) -> None:
 
 
 def _commands() -> list[list[str]]:
-    names = [[name] for name in _MODULES]
+    names = [[name] for name in COMMANDS]
     return names + [["state", sub] for sub in ("list", "show", "rm")]
 
 
@@ -112,7 +112,7 @@ def test_every_command_and_option_is_described() -> None:
     """--help is only helpful if every command says what it does and every option what it means."""
     parser = build_parser()
     subs = _subparsers(parser)
-    assert {name for name, _ in subs} >= set(_MODULES)
+    assert {name for name, _ in subs} >= set(COMMANDS)
     for name, sub in subs:
         assert sub.description, f"{name} has no description"
         for action in sub._actions:
