@@ -466,6 +466,28 @@ def stranger_warning(sandbox: str, address: str, label: str, name: str, ids: lis
     )
 
 
+def destroy_plan(
+    state: State, org: str, sandboxes: Iterable[str]
+) -> tuple[Plan, list[StateEntry]]:
+    """The plan that deletes every unprotected resource the state owns in `sandboxes` (the
+    state's record is enough: deleting needs only the id, and one already gone is forgotten),
+    and the protected entries it keeps."""
+    scope = sorted(set(sandboxes))
+    entries = [e for s in scope for e in state.in_scope(org, s)]
+    kept = [e for e in entries if e.protect]
+    changes = tuple(delete_change(e, None, listed=False) for e in entries if not e.protect)
+    plan = Plan(
+        org=org,
+        changes=changes,
+        lineage=state.lineage,
+        serial=state.serial,
+        manifest_digest="",
+        sandboxes=tuple(scope),
+        allow_delete=True,
+    )
+    return plan, kept
+
+
 def delete_change(entry: StateEntry, remote: Remote | None, *, listed: bool = True) -> Change:
     """The deletion of an owned resource. `remote` is what the listing found of it (None:
     already gone); with listed=False nothing was listed and the state's record stands alone."""
