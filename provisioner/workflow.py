@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 from provisioner import lookups
 from provisioner import plan as planning
 from provisioner.manifest import Manifests, load
 from provisioner.model import Resource
-from provisioner.runtime import Runtime, default_sandbox, fetch_remote
+from provisioner.runtime import Runtime, Scope, Wanted, default_sandbox, fetch_remote
 from provisioner.state import State
 
 
@@ -33,18 +34,62 @@ def make_plan(
         sandboxes.add(sandbox)
     org = runtime.settings.org_id
     wanted = kinds_in_use(manifests.resources, state, org, sandboxes)
-    remote = runtime.ahead.take(sandboxes, wanted) if runtime.ahead is not None else None
-    if remote is None:
-        remote = fetch_remote(runtime.client, sandboxes, wanted)
-    return planning.compute(
-        org=org,
-        resources=manifests.resources,
-        state=state,
-        remote=remote,
-        sandboxes=sandboxes,
-        manifest_digest=manifests.digest,
-        lookups=lookups.find(runtime.client, manifests.resources),
-    )
+    scope = reads_for(manifests.resources, state, org, sandboxes, wanted)
+    # The reads and the diff build many small acyclic objects: the cyclic GC would walk them
+    # again and again as they grow, so it waits until the plan is made.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        reader = runtime.ahead.reader(sandboxes) if runtime.ahead is not None else None
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="lookups") as pool:
+            # Catalog look-ups (datasets) go out beside the Flow Service reads.
+            found = pool.submit(lookups.find, runtime.client, manifests.resources)
+            try:
+                remote = fetch_remote(runtime.client, sandboxes, wanted, scope=scope, reader=reader)
+            except BaseException:
+                found.cancel()
+                raise
+            looked_up = found.result()
+        return planning.compute(
+            org=org,
+            resources=manifests.resources,
+            state=state,
+            remote=remote,
+            sandboxes=sandboxes,
+            manifest_digest=manifests.digest,
+            lookups=looked_up,
+        )
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def reads_for(
+    resources: Sequence[Resource],
+    state: State,
+    org: str,
+    sandboxes: set[str],
+    kind_names: frozenset[str],
+) -> Scope:
+    """What the plan must see remotely, per sandbox and kind: the owned ids (state) and the
+    declared names (manifests: adoption candidates, and other items bearing an owned name)."""
+    from provisioner import kinds
+
+    scope: Scope = {(s, k): Wanted() for s in sandboxes for k in kind_names}
+    for res in resources:
+        wanted = scope.get((res.sandbox, res.kind))
+        if wanted is not None and kinds.get(res.kind).adopt_by_name and res.name:
+            wanted.names.add(res.name)
+    for entry in state.entries.values():
+        if entry.org != org:
+            continue
+        wanted = scope.get((entry.sandbox, entry.kind))
+        if wanted is None:
+            continue
+        wanted.ids.add(entry.id)
+        if entry.name not in wanted.names:
+            wanted.early_ids.add(entry.id)
+    return scope
 
 
 def kinds_in_use(
