@@ -34,6 +34,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 PAGE = 100
+MANIFEST = "manifest"  # the directory of manifest files in each scenario's work directory
 CLIENT = {
     "AEP_CLIENT_ID": "bench-client",
     "AEP_CLIENT_SECRET": "bench-secret",
@@ -161,22 +162,28 @@ def cli(*args: str) -> list[str]:
 # -- scenarios --------------------------------------------------------------------------------
 
 
+PER_FILE = 2000  # connections per manifest file (a file may hold at most 5 MB)
+
+
 def write_manifest(path: Path, n: int) -> None:
-    lines = ["version: 1", "connections:"]
-    for i in range(n):
-        lines += [
-            f"  c{i:05d}:",
-            "    type: amazon-s3",
-            f"    name: bench connection {i:05d}",
-            f"    description: benchmark connection {i}",
-            "    auth:",
-            "      specName: Access Key",
-            "      params:",
-            "        s3AccessKey: ${env:BENCH_S3_ACCESS_KEY}",
-            "        s3SecretKey: ${env:BENCH_S3_SECRET_KEY}",
-            f"        bucketName: bench-bucket-{i:05d}",
-        ]
-    path.write_text("\n".join(lines) + "\n")
+    """N connections in `path`, a directory of manifest files of PER_FILE connections each."""
+    path.mkdir(exist_ok=True)
+    for first in range(0, max(n, 1), PER_FILE):
+        lines = ["version: 1", "connections:"]
+        for i in range(first, min(n, first + PER_FILE)):
+            lines += [
+                f"  c{i:05d}:",
+                "    type: amazon-s3",
+                f"    name: bench connection {i:05d}",
+                f"    description: benchmark connection {i}",
+                "    auth:",
+                "      specName: Access Key",
+                "      params:",
+                "        s3AccessKey: ${env:BENCH_S3_ACCESS_KEY}",
+                "        s3SecretKey: ${env:BENCH_S3_SECRET_KEY}",
+                f"        bucketName: bench-bucket-{i:05d}",
+            ]
+        (path / f"part{first // PER_FILE:03d}.yaml").write_text("\n".join(lines) + "\n")
 
 
 def tool_apply(emu: CountingEmulator, work: Path, parallelism: int, log: str = "apply") -> Run:
@@ -187,7 +194,7 @@ def tool_apply(emu: CountingEmulator, work: Path, parallelism: int, log: str = "
         _COUNT_STATE_BYTES,
         str(bytes_file),
         "apply",
-        "manifest.yaml",
+        MANIFEST,
         "--auto-approve",
         f"--parallelism={parallelism}",
     ]
@@ -206,13 +213,13 @@ def scenario(
     for r in range(runs if apply_cell else 1):
         work = root / f"n{n}-{latency:g}ms-{r}"
         work.mkdir()
-        write_manifest(work / "manifest.yaml", n)
+        write_manifest(work / "manifest", n)
         with emulator(latency) as emu:
             applies.append(tool_apply(emu, work, parallelism))
             if r == (runs - 1 if apply_cell else 0):
                 for p in range(runs):
                     plans.append(
-                        measured(emu, cli("plan", "manifest.yaml", "--detailed-exitcode"), work, f"plan{p}")
+                        measured(emu, cli("plan", MANIFEST, "--detailed-exitcode"), work, f"plan{p}")
                     )
     naive_apply: list[Run] | None = None
     naive_plan: list[Run] | None = None
@@ -304,13 +311,14 @@ def chain(flows: int, latency: float, parallelism: int, root: Path, runs: int) -
     for r in range(runs):
         work = root / f"chain{flows}-{r}"
         work.mkdir()
-        write_chain(work / "manifest.yaml", flows)
+        (work / MANIFEST).mkdir()
+        write_chain(work / MANIFEST / "chain.yaml", flows)
         with emulator(latency) as emu:
             applies.append(tool_apply(emu, work, parallelism))
             if r == runs - 1:
                 for p in range(runs):
                     plans.append(
-                        measured(emu, cli("plan", "manifest.yaml", "--detailed-exitcode"), work, f"plan{p}")
+                        measured(emu, cli("plan", MANIFEST, "--detailed-exitcode"), work, f"plan{p}")
                     )
     s = latency / 1000
     items = 1 + 4 * flows  # connection, and per flow: source, target, mapping set, flow
@@ -325,10 +333,10 @@ def chain(flows: int, latency: float, parallelism: int, root: Path, runs: int) -
 def startup(root: Path, repeat: int) -> dict[str, float]:
     work = root / "startup"
     work.mkdir()
-    write_manifest(work / "manifest.yaml", 10)
+    write_manifest(work / MANIFEST, 10)
     env = _env()
     out = {}
-    for name, args in (("--help", ["--help"]), ("validate (10)", ["validate", "manifest.yaml"])):
+    for name, args in (("--help", ["--help"]), ("validate (10)", ["validate", MANIFEST])):
         timed(cli(*args), work, env, "warm")  # compiled bytecode in place, files cached
         out[name] = statistics.median(timed(cli(*args), work, env, "s")[0] for _ in range(repeat))
     return out
@@ -341,10 +349,10 @@ def rate_limited(
     for r in range(runs):
         work = root / f"rate{n}-{r}"
         work.mkdir()
-        write_manifest(work / "manifest.yaml", n)
+        write_manifest(work / "manifest", n)
         with emulator(latency, rate) as emu:
             run = tool_apply(emu, work, parallelism)
-            listed = measured(emu, cli("plan", "manifest.yaml", "--detailed-exitcode"), work, "plan")
+            listed = measured(emu, cli("plan", MANIFEST, "--detailed-exitcode"), work, "plan")
         run.counts["plan_requests"] = listed.requests
         out.append(run)
     return out
@@ -382,6 +390,13 @@ def table(rows: list[Row]) -> list[str]:
             f"{med:>6.2f} {r.bound:>7.2f} {med / r.bound:>5.1f}x | {naive} | {note}"
         )
     return out
+
+
+def _shown(rows: list[Row]) -> list[Row]:
+    """The rows, also printed to stderr as soon as they are measured."""
+    for line in table(rows)[2:]:
+        print("   ", line, file=sys.stderr, flush=True)
+    return rows
 
 
 def _ints(text: str) -> list[int]:
@@ -425,21 +440,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         root = Path(tmp)
         for n in sizes:
             print(f"  N={n} at {args.latency_ms:g} ms ...", file=sys.stderr, flush=True)
-            rows += scenario(
+            rows += _shown(scenario(
                 n, args.latency_ms, args.parallelism, n in naive_sizes, root, args.runs, True
-            )
+            ))
         for n in plan_sizes:
             print(f"  N={n} at {args.latency_ms:g} ms (plan) ...", file=sys.stderr, flush=True)
-            rows += scenario(n, args.latency_ms, args.parallelism, False, root, args.runs, False)
+            rows += _shown(
+                scenario(n, args.latency_ms, args.parallelism, False, root, args.runs, False)
+            )
         for n in slow_sizes:
             print(f"  N={n} at {args.slow_ms:g} ms ...", file=sys.stderr, flush=True)
-            rows += scenario(
+            rows += _shown(scenario(
                 n, args.slow_ms, args.parallelism, n in naive_sizes, root, args.runs, True
-            )
+            ))
         chain_rows: list[Row] = []
         if args.chain_flows:
             print(f"  chain of {args.chain_flows} flows ...", file=sys.stderr, flush=True)
-            chain_rows = chain(args.chain_flows, args.latency_ms, args.parallelism, root, args.runs)
+            chain_rows = _shown(
+                chain(args.chain_flows, args.latency_ms, args.parallelism, root, args.runs)
+            )
         print("  start-up ...", file=sys.stderr, flush=True)
         starts = startup(root, args.startup_runs)
         print(f"  rate limit {args.rate_limit:g} RPS ...", file=sys.stderr, flush=True)
