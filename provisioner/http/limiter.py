@@ -4,8 +4,8 @@ A fixed number of lanes cannot suit both an unlimited service far away (more lan
 throughput) and a rate-limited one (more lanes, more 429s). The limiter keeps a window between
 1 and a maximum (`--parallelism`):
 
-- it starts small and doubles after each window's worth of fast, clean answers (slow start),
-  then grows by one per window (additive increase);
+- it starts small and doubles after each window's worth of fast, clean answers (slow start,
+  up to SLOW_START_CAP), then grows by one per window (additive increase);
 - a 429 or 503 halves it, at most once per window (multiplicative decrease), and ends slow start;
 - an answer much slower than the fastest one seen (queueing at the service, or the shared pacer
   holding requests back after a 429) shrinks it by a tenth, at most once per window, and stops
@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 
 START = 4  # the first window
+SLOW_START_CAP = 16  # doubling stops here even without congestion; growth is by one beyond
 SLOW = 2.0  # an answer this many times slower than the fastest seen is "slow"
 SLOW_FLOOR = 0.05  # seconds: below this extra latency an answer is never slow (jitter)
 BACKOFF = 0.5  # on 429/503
@@ -90,8 +91,8 @@ class ConcurrencyLimiter:
         if self._clean < self.window:
             return
         self._clean = 0
-        if self._slow_start:
-            self.limit = min(float(self.maximum), self.limit * 2)
+        if self._slow_start and self.limit < SLOW_START_CAP:
+            self.limit = min(float(self.maximum), float(SLOW_START_CAP), self.limit * 2)
         else:
             self.limit = min(float(self.maximum), self.limit + 1)
 
