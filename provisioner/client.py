@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from types import TracebackType
@@ -13,6 +14,7 @@ from provisioner.config import Settings
 from provisioner.errors import ApiError
 from provisioner.http.call import FLOW_BASE, Call
 from provisioner.http.errors import SandboxNotFoundError
+from provisioner.http.limiter import ConcurrencyLimiter
 from provisioner.http.limits import MAX_PAGES, RETRY_WINDOW_FACTOR
 from provisioner.http.paging import items_of as _items
 from provisioner.http.paging import paged
@@ -21,7 +23,7 @@ from provisioner.http.sender import Pacer, Reply, Sender, new_session
 from provisioner.kinds import Kind
 from provisioner.secrets import is_secret_key
 
-__all__ = ["FlowServiceClient", "SandboxNotFoundError"]
+__all__ = ["FilterRefusedError", "FlowServiceClient", "SandboxNotFoundError"]
 
 
 # The services behind the gateway: base path and the name messages use.
@@ -48,6 +50,7 @@ class FlowServiceClient:
         clock: Callable[[], float] = time.monotonic,  # when tokens are renewed (tests move it)
         pacer: Pacer | None = None,
         max_elapsed: float | None = None,
+        limiter: ConcurrencyLimiter | None = None,
     ) -> None:
         if page_size < 1:
             raise ValueError("page_size must be at least 1")
@@ -67,6 +70,8 @@ class FlowServiceClient:
             self._session, policy=policy, timeout=timeout, sleep=sleep, pacer=pacer
         )
         self._base = f"{settings.platform_url}{FLOW_BASE}"
+        # How many requests may be in flight at once (None: as many as the caller's lanes).
+        self.limiter = limiter
 
     # -- counters, for tests and the benchmark ------------------------------------------------
 
@@ -101,6 +106,31 @@ class FlowServiceClient:
         if service == "flowservice":
             return self._list(kind.endpoint.collection, sandbox, wanted, name)
         return self._list_offset(kind, sandbox, wanted, name)
+
+    def list_matching(
+        self, kind: Kind, sandbox: str, field: str, values: Sequence[str]
+    ) -> Iterator[dict[str, Any]]:
+        """The items of a Flow Service collection whose `field` is one of `values`, as
+        multi-value filters (`property=id==a,b,c`) of at most `page_size` values and
+        `FILTER_BUDGET` characters each: one page per chunk, next links still followed.
+        Exact matches only (whatever the service's own matching rules are). A value that a
+        multi-value filter cannot carry (a comma, or quotes around it) raises ValueError:
+        list the collection in full instead. A refused filter raises FilterRefusedError."""
+        if kind.endpoint.service != "flowservice":
+            raise ValueError(f"{kind.name} items cannot be filtered by {field}")
+        for chunk in filter_chunks(field, values, self.page_size):
+            wanted = set(chunk)
+            filters = [*kind.endpoint.filters, ("property", f"{field}=={','.join(chunk)}")]
+            try:
+                for item in self._list(kind.endpoint.collection, sandbox, filters, None):
+                    if str(item.get(field)) in wanted:
+                        yield item
+            except SandboxNotFoundError:
+                raise
+            except ApiError as exc:
+                if exc.status in REFUSED_FILTER_STATUSES:
+                    raise FilterRefusedError(str(exc), status=exc.status, code=exc.code) from exc
+                raise
 
     def _list_offset(
         self, kind: Kind, sandbox: str, filters: list[tuple[str, str]], name: str | None
@@ -417,11 +447,65 @@ class FlowServiceClient:
             json=json,
             sensitive=sensitive,
         )
-        return self._sender.send(call, tokens=self.tokens, allow_not_found=allow_not_found)
+        limiter = self.limiter
+        if limiter is None:
+            return self._sender.send(call, tokens=self.tokens, allow_not_found=allow_not_found)
+        limiter.acquire()
+        started = time.monotonic()
+        status = 0
+        try:
+            reply = self._sender.send(call, tokens=self.tokens, allow_not_found=allow_not_found)
+            # A retried answer (after a 429, say) was a congested one: the limiter learns that.
+            status = reply.response.status_code if reply.attempts == 1 else 429
+            return reply
+        except ApiError as exc:
+            status = exc.status or 0
+            raise
+        finally:
+            limiter.release(status, time.monotonic() - started)
 
     def _json(self, reply: Reply) -> Any:
         return reply.json()
 
+
+
+# The characters of one filter value list (`id==a,b,...`, before percent-encoding): with the
+# rest of the URL this stays well under the 8 KB many gateways and proxies accept.
+FILTER_BUDGET = 3000
+# Answers that mean "this filter is not accepted here" rather than "this request failed".
+REFUSED_FILTER_STATUSES = frozenset({400, 414, 431})
+
+
+_PLAIN = re.compile(r"[A-Za-z0-9._~-]+")  # percent-encoding leaves these as they are
+
+
+class FilterRefusedError(ApiError):
+    """The service refused a filtered listing (400, or a URL it finds too long)."""
+
+
+def filterable(value: str) -> bool:
+    """Whether a multi-value filter can carry `value` (Flow Service splits on commas and
+    strips surrounding quotes)."""
+    return bool(value) and "," not in value and not (value.startswith('"') or value.endswith('"'))
+
+
+def filter_chunks(field: str, values: Sequence[str], most: int) -> Iterator[list[str]]:
+    """`values` (sorted, unique) in chunks of at most `most` values whose filter text
+    (`field==a,b,...` percent-encoded) stays within FILTER_BUDGET characters."""
+    chunk: list[str] = []
+    size = len(field) + 6  # "==" encoded
+    for value in sorted(set(values)):
+        if not filterable(value):
+            raise ValueError(f"{value!r} cannot be part of a multi-value filter")
+        plain = _PLAIN.fullmatch(value) is not None
+        cost = (len(value) if plain else len(quote(value, safe=""))) + 3  # the encoded comma
+        if chunk and (len(chunk) >= most or size + cost > FILTER_BUDGET):
+            yield chunk
+            chunk, size = [], len(field) + 6
+        chunk.append(value)
+        size += cost
+    if chunk:
+        yield chunk
 
 
 def _offset_items(service: str, body: Any) -> list[dict[str, Any]]:

@@ -126,9 +126,12 @@ def _run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--parallelism",
         type=_positive_int,
-        default=10,
+        default=32,
         metavar="N",
-        help="requests in flight at once (default 10)",
+        help=(
+            "the most requests in flight at once (default 32); fewer while the service "
+            "answers slowly or with 429/503"
+        ),
     )
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import sys
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,29 @@ EMULATOR_CLIENT_ID = "provisioner-emulator"
 EMULATOR_ORG_ID = "EMULATOR000000000000000@AdobeOrg"
 
 
+# Lanes for the plan's reads (the limiter may use fewer).
+READ_LANES = 16
+
+
+@dataclass
+class Wanted:
+    """What a plan must see of one collection in one sandbox: the items with these ids (owned)
+    and these names (declared: adoption candidates, and duplicates of owned names), or every
+    item (`full`). `early_ids` are owned ids the name reads will not find (a resource no
+    longer declared, or renamed): read alongside the names rather than after them."""
+
+    ids: set[str] = field(default_factory=set)
+    names: set[str] = field(default_factory=set)
+    early_ids: set[str] = field(default_factory=set)
+    full: bool = False
+
+
+# (sandbox, kind name) -> what to read there.
+Scope = dict[tuple[str, str], Wanted]
+# One read under way: its collection, and its outcome.
+Pending = tuple[tuple[str, str], "Future[None]"]
+
+
 @dataclass
 class Runtime:
     settings: Settings
@@ -31,18 +56,23 @@ class Runtime:
 
 
 class ListingAhead:
-    """The remote listing, fetched in a background thread while the command reads its manifests
-    and state: at thousands of connections both take about a second, and the
-    listing is almost all waiting on the network."""
+    """The plan's remote reads, started in a background thread while the command reads its
+    manifests and state: the token exchange, and filtered reads of the names the manifests'
+    raw text seems to declare (a guess; `make_plan` reads whatever the guess missed)."""
 
     def __init__(
-        self, settings: Settings, sandboxes: frozenset[str], kind_names: frozenset[str]
+        self,
+        settings: Settings,
+        sandboxes: frozenset[str],
+        kind_names: frozenset[str],
+        guess: Callable[[], Scope] | None = None,
     ) -> None:
         self.settings = settings
         self.sandboxes = sandboxes
         self.kind_names = kind_names
+        self._guess = guess
         self._client: Any = None
-        self._remote: dict[str, list[Remote]] | None = None
+        self._reader: RemoteReader | None = None
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="listing-ahead", daemon=True)
         self._thread.start()
@@ -55,8 +85,14 @@ class ListingAhead:
         sys.setswitchinterval(min(interval, 0.0005))
         try:
             # Made here: importing requests is itself worth overlapping with the manifests.
-            self._client = _client(self.settings, 16)
-            self._remote = fetch_remote(self._client, self.sandboxes, self.kind_names)
+            self._client = _client(self.settings, READ_LANES)
+            self._client.tokens.token()
+            self._reader = RemoteReader(self._client)
+            scope = self._guess() if self._guess is not None else {}
+            self._reader.read(
+                {k: w for k, w in scope.items() if k[0] in self.sandboxes}
+                or {(s, k): Wanted() for s in self.sandboxes for k in self.kind_names}
+            )
         except BaseException as exc:  # noqa: BLE001 (re-raised where the listing is used)
             self._error = exc
         finally:
@@ -70,20 +106,15 @@ class ListingAhead:
             raise self._error
         return self._client
 
-    def take(
-        self, sandboxes: Iterable[str], kind_names: Iterable[str]
-    ) -> dict[str, list[Remote]] | None:
-        """The listing, if it was of exactly these sandboxes and of at least these kinds (its
-        error raised now); else None."""
+    def reader(self, sandboxes: Iterable[str]) -> RemoteReader | None:
+        """What was read so far, to be completed; None when the guess named sandboxes not
+        asked for (its outcome is then forgotten, an error included)."""
         self._thread.join()
-        wanted = frozenset(kind_names)
-        if frozenset(sandboxes) != self.sandboxes or not wanted <= self.kind_names:
-            return None  # the guess was wrong: list again, and forget this one's outcome
+        if not self.sandboxes <= frozenset(sandboxes):
+            return None
         if self._error is not None:
             raise self._error
-        if self._remote is None or wanted == self.kind_names:
-            return self._remote
-        return {s: [r for r in items if r.kind in wanted] for s, items in self._remote.items()}
+        return self._reader
 
     def close(self) -> None:
         self._thread.join()
@@ -124,6 +155,63 @@ def likely_scope(paths: Sequence[str], override: str | None) -> tuple[frozenset[
     return (frozenset({override}) if override else frozenset(found)), frozenset(names)
 
 
+# A top-level section key, or a `name:` key of a manifest entry with its value on that line.
+_LINE = re.compile(rb"^([a-z]+):|^[ \t]+-?[ \t]*name:[ \t]*(.*?)[ \t]*\r?$", re.MULTILINE)
+
+
+def _plain_name(raw: bytes) -> str | None:
+    """The YAML scalar `raw` as text when it is certainly just that (else None: not guessed)."""
+    try:
+        text = raw.decode()
+    except UnicodeDecodeError:
+        return None
+    if " #" in text:
+        text = text.split(" #", 1)[0].rstrip()
+    if len(text) >= 2 and text[0] == text[-1] == "'":
+        inner = text[1:-1]
+        return inner.replace("''", "'") if "'" not in inner.replace("''", "") else None
+    if len(text) >= 2 and text[0] == text[-1] == '"':
+        inner = text[1:-1]
+        return inner if "\\" not in inner and '"' not in inner else None
+    if not text or text[0] in "[]{}&*!|>%@`'\"#?:,-" or ": " in text or "${" in text:
+        return None
+    return text
+
+
+def likely_reads(paths: Sequence[str], override: str | None) -> Scope:
+    """The reads a plan of `paths` will most likely need, guessed from the manifests' raw
+    text: per sandbox and kind, the names its entries seem to declare (empty when unsure)."""
+    from provisioner.errors import ProvisionerError
+    from provisioner.manifest.files import discover
+
+    registry = kinds.all_kinds()
+    scope: Scope = {}
+    try:
+        for name in discover(paths):
+            text = Path(name).read_bytes()
+            match = _TOP_SANDBOX.search(text)
+            sandbox = override or (match.group(1).decode() if match else default_sandbox())
+            section = ""
+            for m in _LINE.finditer(text):
+                if m.group(1) is not None:
+                    section = m.group(1).decode()
+                    for kind in registry.in_section(section):
+                        if kind.managed:
+                            scope.setdefault((sandbox, kind.name), Wanted())
+                    if section == "dataflows":
+                        scope.setdefault((sandbox, "mapping"), Wanted())
+                    continue
+                value = _plain_name(m.group(2))
+                if value is None:
+                    continue
+                for kind in registry.in_section(section):
+                    if kind.managed and kind.adopt_by_name:
+                        scope.setdefault((sandbox, kind.name), Wanted()).names.add(value)
+    except (ProvisionerError, OSError):
+        return {}
+    return scope
+
+
 def likely_sandboxes(paths: Sequence[str], override: str | None) -> frozenset[str]:
     return likely_scope(paths, override)[0]
 
@@ -145,19 +233,28 @@ def listing_ahead(
     except ProvisionerError:
         yield None
         return
-    ahead = ListingAhead(settings, sandboxes, kind_names)
+    ahead = ListingAhead(
+        settings, sandboxes, kind_names, functools.partial(likely_reads, paths, sandbox)
+    )
     # On an error (a bad manifest, say) the command ends without waiting for the network:
     # the thread is a daemon and its outcome is dropped.
     yield ahead
     ahead.close()
 
 
-def _client(settings: Settings, pool_size: int) -> Any:
+def _client(settings: Settings, lanes: int) -> Any:
     from provisioner.client import FlowServiceClient
+    from provisioner.http.limiter import ConcurrencyLimiter
     from provisioner.http.pacing import AdaptivePacer
 
-    # One pacer for every lane: after a 429 they slow down together.
-    return FlowServiceClient(settings, pool_size=max(16, pool_size), pacer=AdaptivePacer())
+    # One pacer for every lane: after a 429 they slow down together. One limiter: how many of
+    # the `lanes` may wait on the service at once, learnt from its answers.
+    return FlowServiceClient(
+        settings,
+        pool_size=max(16, lanes),
+        pacer=AdaptivePacer(),
+        limiter=ConcurrencyLimiter(lanes),
+    )
 
 
 def default_sandbox() -> str:
@@ -206,21 +303,140 @@ def connect(
             emu.stop()
 
 
+
+
+class RemoteReader:
+    """The plan's remote reads: per sandbox and collection, id-filtered listings of what the
+    state owns and name-filtered listings of what the manifests declare, chunked to a safe URL
+    size and sent over parallel lanes; the whole collection paged where no filter can serve
+    (Data Prep mapping sets, a name a filter cannot carry) or the service refuses one. Each
+    answer is read into Remotes as it arrives. Reads already done are not repeated, so a
+    guessed scope (ListingAhead) can be completed by the exact one."""
+
+    def __init__(self, client: Any, lanes: int = READ_LANES) -> None:
+        self.client = client
+        self.lanes = lanes
+        self._lock = threading.Lock()
+        self._items: dict[tuple[str, str], dict[str, Remote]] = {}
+        self._asked: dict[tuple[str, str, str], set[str]] = {}  # (sandbox, kind, field) -> values
+        self._full: set[tuple[str, str]] = set()
+
+    def read(self, scope: Scope) -> None:
+        """Read everything `scope` asks for that was not read yet."""
+        registry = kinds.all_kinds().kinds
+        with ThreadPoolExecutor(max_workers=self.lanes, thread_name_prefix="read") as pool:
+            first: list[Pending] = []
+            for key, wanted in sorted(scope.items()):
+                kind = registry[key[1]]
+                self._items.setdefault(key, {})
+                if not _filterable(kind, wanted):
+                    first += self._submit_full(pool, key)
+                    continue
+                names = set(wanted.names) if kind.adopt_by_name else set()
+                first += self._submit(pool, key, "name", names)
+                first += self._submit(pool, key, "id", wanted.early_ids & wanted.ids)
+            refused = self._settle(first)
+            # Owned items the name reads did not bring: renamed, or gone (then no answer).
+            second: list[Pending] = []
+            for key in sorted(refused):
+                second += self._submit_full(pool, key)
+            for key, wanted in sorted(scope.items()):
+                if key in self._full or key in refused:
+                    continue
+                missing = {i for i in wanted.ids if i not in self._items[key]}
+                second += self._submit(pool, key, "id", missing)
+            refused = self._settle(second)
+            self._settle([p for key in sorted(refused) for p in self._submit_full(pool, key)])
+
+    def remote(self, sandboxes: Iterable[str], kind_names: Iterable[str]) -> dict[str, list[Remote]]:
+        """Every item read in these sandboxes of these kinds (kinds in the given order)."""
+        names = sorted(set(kind_names))
+        return {
+            sandbox: [r for name in names for r in self._items.get((sandbox, name), {}).values()]
+            for sandbox in sorted(set(sandboxes))
+        }
+
+    def _submit(
+        self, pool: ThreadPoolExecutor, key: tuple[str, str], field_name: str, values: set[str]
+    ) -> list[Pending]:
+        from provisioner.client import filter_chunks
+
+        asked = self._asked.setdefault((*key, field_name), set())
+        fresh = sorted(values - asked)
+        asked.update(fresh)
+        kind = kinds.get(key[1])
+        chunks = filter_chunks(field_name, fresh, self.client.page_size)
+        return [(key, pool.submit(self._read_chunk, key, kind, field_name, c)) for c in chunks]
+
+    def _submit_full(self, pool: ThreadPoolExecutor, key: tuple[str, str]) -> list[Pending]:
+        if key in self._full:
+            return []
+        self._full.add(key)
+        return [(key, pool.submit(self._read_all, key, kinds.get(key[1])))]
+
+    def _read_chunk(
+        self, key: tuple[str, str], kind: kinds.Kind, field_name: str, chunk: list[str]
+    ) -> None:
+        found = [
+            kind.read(item, key[0])
+            for item in self.client.list_matching(kind, key[0], field_name, chunk)
+        ]
+        self._keep(key, found)
+
+    def _read_all(self, key: tuple[str, str], kind: kinds.Kind) -> None:
+        self._keep(key, [kind.read(item, key[0]) for item in self.client.list_items(kind, key[0])])
+
+    def _keep(self, key: tuple[str, str], found: list[Remote]) -> None:
+        with self._lock:
+            items = self._items.setdefault(key, {})
+            for remote in found:
+                items[remote.id] = remote
+
+    @staticmethod
+    def _settle(futures: list[Pending]) -> set[tuple[str, str]]:
+        """Wait for every read; the collections whose filter the service refused. Any other
+        error is raised (the first one submitted), once all have ended."""
+        from provisioner.client import FilterRefusedError
+
+        refused: set[tuple[str, str]] = set()
+        error: BaseException | None = None
+        for key, future in futures:
+            exc = future.exception()
+            if isinstance(exc, FilterRefusedError):
+                refused.add(key)
+            elif exc is not None and error is None:
+                error = exc
+        if error is not None:
+            raise error
+        return refused
+
+
+def _filterable(kind: kinds.Kind, wanted: Wanted) -> bool:
+    from provisioner.client import filterable
+
+    if wanted.full or kind.endpoint.service != "flowservice":
+        return False  # Data Prep's mapping sets have no id filter on the list: paged in full
+    return all(filterable(v) for v in (*wanted.names, *wanted.ids))
+
+
 def fetch_remote(
-    client: Any, sandboxes: Iterable[str], kind_names: Iterable[str] | None = None
+    client: Any,
+    sandboxes: Iterable[str],
+    kind_names: Iterable[str] | None = None,
+    *,
+    scope: Scope | None = None,
+    reader: RemoteReader | None = None,
 ) -> dict[str, list[Remote]]:
-    """One paginated, filtered listing per sandbox and kind; never a GET per resource.
-    Without `kind_names`, every managed kind is listed."""
+    """The remote items a command must see, never a GET per resource. With `scope`, the
+    filtered reads it asks for (see RemoteReader); without, one paged listing per sandbox and
+    kind (in parallel). Without `kind_names`, every managed kind."""
     registry = kinds.all_kinds().kinds
     names = sorted(kind_names) if kind_names is not None else sorted(
         n for n, k in registry.items() if k.managed
     )
-    remote: dict[str, list[Remote]] = {}
-    for sandbox in sorted(set(sandboxes)):
-        found: list[Remote] = []
-        for name in names:
-            kind = registry[name]
-            for item in client.list_items(kind, sandbox):
-                found.append(kind.read(item, sandbox))
-        remote[sandbox] = found
-    return remote
+    boxes = sorted(set(sandboxes))
+    if scope is None:
+        scope = {(s, n): Wanted(full=True) for s in boxes for n in names}
+    reader = reader or RemoteReader(client)
+    reader.read(scope)
+    return reader.remote(boxes, names)

@@ -5,13 +5,14 @@ from __future__ import annotations
 import gc
 import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 from provisioner import lookups
 from provisioner import plan as planning
 from provisioner.manifest import Manifests, load
 from provisioner.model import Resource
-from provisioner.runtime import Runtime, default_sandbox, fetch_remote
+from provisioner.runtime import Runtime, Scope, Wanted, default_sandbox, fetch_remote
 from provisioner.state import State
 
 
@@ -45,20 +46,36 @@ def make_plan(
         sandboxes.add(sandbox)
     org = runtime.settings.org_id
     wanted = kinds_in_use(manifests.resources, state, org, sandboxes)
-    remote = runtime.ahead.take(sandboxes, wanted) if runtime.ahead is not None else None
-    if remote is None:
-        remote = fetch_remote(runtime.client, sandboxes, wanted)
-    plan = planning.compute(
-        org=org,
-        resources=manifests.resources,
-        state=state,
-        remote=remote,
-        sandboxes=sandboxes,
-        manifest_digest=manifests.digest,
-        lookups=lookups.find(runtime.client, manifests.resources),
-        moved=manifests.moved,
-        allow_delete=allow_delete,
-    )
+    scope = reads_for(manifests.resources, state, org, sandboxes, wanted)
+    # The reads and the diff build many small acyclic objects: the cyclic GC would walk them
+    # again and again as they grow, so it waits until the plan is made.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        reader = runtime.ahead.reader(sandboxes) if runtime.ahead is not None else None
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="lookups") as pool:
+            # Catalog look-ups (datasets) go out beside the Flow Service reads.
+            found = pool.submit(lookups.find, runtime.client, manifests.resources)
+            try:
+                remote = fetch_remote(runtime.client, sandboxes, wanted, scope=scope, reader=reader)
+            except BaseException:
+                found.cancel()
+                raise
+            looked_up = found.result()
+        plan = planning.compute(
+            org=org,
+            resources=manifests.resources,
+            state=state,
+            remote=remote,
+            sandboxes=sandboxes,
+            manifest_digest=manifests.digest,
+            lookups=looked_up,
+            moved=manifests.moved,
+            allow_delete=allow_delete,
+        )
+    finally:
+        if enabled:
+            gc.enable()
     left = undeclared_sandboxes(state, org, sandboxes)
     return replace(plan, warnings=plan.warnings + tuple(left)) if left else plan
 
@@ -77,6 +94,34 @@ def undeclared_sandboxes(state: State, org: str, sandboxes: set[str]) -> list[st
         f"to delete {'them' if n != 1 else 'it'} ('provisioner state rm' stops managing one)"
         for name, n in sorted(held.items())
     ]
+
+
+def reads_for(
+    resources: Sequence[Resource],
+    state: State,
+    org: str,
+    sandboxes: set[str],
+    kind_names: frozenset[str],
+) -> Scope:
+    """What the plan must see remotely, per sandbox and kind: the owned ids (state) and the
+    declared names (manifests: adoption candidates, and other items bearing an owned name)."""
+    from provisioner import kinds
+
+    scope: Scope = {(s, k): Wanted() for s in sandboxes for k in kind_names}
+    for res in resources:
+        wanted = scope.get((res.sandbox, res.kind))
+        if wanted is not None and kinds.get(res.kind).adopt_by_name and res.name:
+            wanted.names.add(res.name)
+    for entry in state.entries.values():
+        if entry.org != org:
+            continue
+        wanted = scope.get((entry.sandbox, entry.kind))
+        if wanted is None:
+            continue
+        wanted.ids.add(entry.id)
+        if entry.name not in wanted.names:
+            wanted.early_ids.add(entry.id)
+    return scope
 
 
 def kinds_in_use(

@@ -1,0 +1,111 @@
+"""The adaptive concurrency limiter (AIMD), with a fake clock; and its hook in the client."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+from client_helpers import s3_body
+
+from provisioner.http.limiter import ConcurrencyLimiter
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def answer(limiter: ConcurrencyLimiter, clock: Clock, status: int, seconds: float) -> None:
+    limiter.acquire()
+    clock.now += seconds
+    limiter.release(status, seconds)
+
+
+def test_fast_clean_answers_grow_the_window_up_to_the_maximum() -> None:
+    clock = Clock()
+    lim = ConcurrencyLimiter(64, start=4, clock=clock)
+    seen = [lim.window]
+    for _ in range(2500):
+        answer(lim, clock, 200, 0.15)
+        seen.append(lim.window)
+    assert seen[0] == 4 and max(seen) == 64 and lim.window == 64
+    assert seen == sorted(seen)  # never shrank
+    assert 8 in seen and 16 in seen and 17 in seen  # doubled to 16, then one by one
+
+
+def test_a_429_halves_the_window_once_per_round_trip_and_ends_slow_start() -> None:
+    clock = Clock()
+    lim = ConcurrencyLimiter(64, start=32, clock=clock)
+    answer(lim, clock, 200, 0.02)
+    lim.acquire()
+    lim.release(429, 0.02)
+    assert lim.window == 16
+    lim.acquire()
+    lim.release(429, 0.02)  # the same burst: not halved again
+    assert lim.window == 16
+    clock.now += 0.1
+    answer(lim, clock, 503, 0.02)
+    assert lim.window == 8
+    for _ in range(8):
+        answer(lim, clock, 200, 0.02)
+    assert lim.window == 9  # additive now, not doubling
+
+
+def test_rising_latency_shrinks_and_never_below_one() -> None:
+    clock = Clock()
+    lim = ConcurrencyLimiter(10, start=10, clock=clock)
+    answer(lim, clock, 200, 0.02)
+    before = lim.window
+    answer(lim, clock, 200, 0.5)  # much slower than the fastest seen
+    assert lim.window < before
+    for _ in range(100):
+        clock.now += 1
+        answer(lim, clock, 429, 0.02)
+    assert lim.window == 1
+    with pytest.raises(ValueError):
+        ConcurrencyLimiter(0)
+
+
+def test_small_jitter_is_not_rising_latency() -> None:
+    clock = Clock()
+    lim = ConcurrencyLimiter(10, start=4, clock=clock)
+    answer(lim, clock, 200, 0.001)
+    for _ in range(20):
+        answer(lim, clock, 200, 0.02)  # 20x the fastest, but only 19 ms more
+    assert lim.window == 10
+
+
+def test_the_window_bounds_requests_in_flight() -> None:
+    lim = ConcurrencyLimiter(8, start=2)
+    lim.acquire()
+    lim.acquire()
+    blocked = threading.Event()
+    done = threading.Event()
+
+    def third() -> None:
+        blocked.set()
+        lim.acquire()
+        done.set()
+
+    threading.Thread(target=third, daemon=True).start()
+    blocked.wait(5)
+    assert not done.wait(0.2)
+    lim.release(200, 0.01)
+    assert done.wait(5)
+    assert lim.peak == 2
+
+
+def test_the_client_sends_through_the_limiter(emulator_factory: Any, make_client: Any) -> None:
+    emu = emulator_factory(rate_limit=10.0)
+    lim = ConcurrencyLimiter(16, start=16)
+    client = make_client(emu.url, limiter=lim)
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(lambda n: client.create_connection("prod", s3_body(f"c{n}")), range(30)))
+    assert lim.in_flight == 0 and lim.peak <= 16
+    assert lim.window < 16  # the emulator's 429s shrank it
