@@ -70,6 +70,7 @@ def run(
                     fresh=plan,
                     manifests_digest=manifests.digest,
                     resources=manifests.resources,
+                    read=_reader(runtime.client),
                 )
             for warning in plan.warnings:
                 console.err(console.style("Warning: ", "yellow", "bold", stream="err") + warning)
@@ -107,6 +108,20 @@ def run(
                 )
             verified = not verify or _verify(console, runtime.client, store, plan, parallelism)
     return 0 if applied and verified else 1
+
+
+def _reader(client: Any) -> Callable[[str, str, list[str]], list[Any]]:
+    """Items by id, for the staleness check of a saved plan (one filtered read per chunk)."""
+    from provisioner import kinds
+
+    def read(sandbox: str, kind_name: str, ids: list[str]) -> list[Any]:
+        kind = kinds.get(kind_name)
+        if kind.endpoint.service != "flowservice":
+            found = (client.get_item(kind, sandbox, i) for i in ids)
+            return [kind.read(item, sandbox) for item in found if item is not None]
+        return [kind.read(item, sandbox) for item in client.list_matching(kind, sandbox, "id", ids)]
+
+    return read
 
 
 def _confirmed(console: Console) -> bool:

@@ -8,7 +8,7 @@ value).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from provisioner import kinds
@@ -216,9 +216,13 @@ def prepare(
     fresh: Plan,
     manifests_digest: str,
     resources: Iterable[Resource],
+    read: Callable[[str, str, list[str]], list[Remote]] | None = None,
 ) -> Plan:
     """The plan to execute: `fresh` (made now against the live state and remote), provided that
     nothing the saved plan relied on moved and that it is the saved plan, change for change.
+
+    `read(sandbox, kind, ids)` reads the items the saved plan names that the fresh plan's
+    reads did not cover (ids no longer owned, or renamed), so that a cause is named exactly.
 
     The file is never trusted for what apply may touch: what runs is always the fresh plan, and
     it runs only if it equals what was reviewed. PlanError otherwise, naming every reason.
@@ -226,6 +230,13 @@ def prepare(
     remote: dict[str, list[Remote]] = {}
     for (sandbox, _id), item in sorted(fresh.remote.items()):
         remote.setdefault(sandbox, []).append(item)
+    missing: dict[tuple[str, str], list[str]] = {}
+    for c in saved.plan.changes:
+        if c.remote_id is not None and (c.sandbox, c.remote_id) not in fresh.remote:
+            missing.setdefault((c.sandbox, c.kind), []).append(c.remote_id)
+    if read is not None:
+        for (sandbox, kind), ids in sorted(missing.items()):
+            remote.setdefault(sandbox, []).extend(read(sandbox, kind, sorted(set(ids))))
     owned = {(e.sandbox, e.id) for e in state.entries.values() if e.org == fresh.org}
     check_fresh(
         saved,
