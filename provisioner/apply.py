@@ -34,7 +34,7 @@ from provisioner.http.errors import UnreachableError
 from provisioner.kinds import Kind
 from provisioner.model import Remote, Resource
 from provisioner.patch import json_patch
-from provisioner.plan import Action, Change, Plan, comparable, with_fingerprints
+from provisioner.plan import Action, Change, Plan, comparable, resolved, with_fingerprints
 from provisioner.state import State, StateEntry
 
 CREATE_ATTEMPTS = 4
@@ -333,8 +333,7 @@ class Executor:
                 )
             return value
 
-        resolved: dict[str, Any] = doc.resolve(res.document, lookup)
-        return resolved
+        return dict(resolved(res, lookup))
 
     def _known(self, res: Resource, id: str, attributes: Mapping[str, Any] | None = None) -> None:
         with self._lock:

@@ -14,11 +14,16 @@ or `mapping[0].source` for people.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from provisioner.secrets import Secret
+
+# Concrete mapping types: an isinstance() against the Mapping ABC costs several times more, and
+# documents are only ever dicts, or the read-only views the state keeps (MappingProxyType).
+MAPS = (dict, MappingProxyType)
 
 Path = tuple[str | int, ...]
 
@@ -48,7 +53,7 @@ UNKNOWN: Any = _Unknown()
 
 def plain(value: Any) -> Any:
     """A deep copy with every Mapping a dict and every list a list (e.g. for json.dumps)."""
-    if isinstance(value, Mapping):
+    if isinstance(value, MAPS):
         return {k: plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [plain(v) for v in value]
@@ -73,31 +78,76 @@ def get(doc: Any, path: Path, default: Any = None) -> Any:
         if isinstance(part, int):
             if not isinstance(node, list) or not -len(node) <= part < len(node):
                 return default
-        elif not isinstance(node, Mapping) or part not in node:
+        elif not isinstance(node, MAPS) or part not in node:
             return default
         node = node[part]
     return node
 
 
-def leaves(doc: Any, base: Path = ()) -> Iterator[tuple[Path, Any]]:
-    """Every leaf (a scalar or a marker, an empty dict or list) with its path, in key order."""
-    if isinstance(doc, Mapping) and doc:
-        for key in sorted(doc):
-            yield from leaves(doc[key], (*base, key))
-    elif isinstance(doc, list) and doc:
-        for i, item in enumerate(doc):
-            yield from leaves(item, (*base, i))
-    else:
-        yield base, doc
+def leaves(doc: Any, base: Path = ()) -> list[tuple[Path, Any]]:
+    """Every leaf (a scalar or a marker, an empty dict or list) with its path, in document
+    order (callers that show them sort them)."""
+    out: list[tuple[Path, Any]] = []
+    stack: list[tuple[Path, Any]] = [(base, doc)]
+    while stack:
+        path, node = stack.pop()
+        if isinstance(node, MAPS) and node:
+            stack.extend((path + (k,), node[k]) for k in reversed(list(node)))
+        elif isinstance(node, list) and node:
+            stack.extend((path + (i,), node[i]) for i in range(len(node) - 1, -1, -1))
+        else:
+            out.append((path, node))
+    return out
+
+
+def replaced(doc: Mapping[str, Any], values: Mapping[Path, Any]) -> dict[str, Any]:
+    """A copy of `doc` with `values` put at their paths; only the containers on those paths
+    are copied (the rest is shared, so never change the result's other parts in place)."""
+    out: dict[str, Any] = dict(doc)
+    for path, value in values.items():
+        node: Any = out
+        for depth, part in enumerate(path[:-1]):
+            child = node[part]
+            if isinstance(child, MAPS):
+                child = dict(child)
+            elif isinstance(child, list):
+                child = list(child)
+            else:
+                raise KeyError(dotted(path[: depth + 1]))
+            node[part] = child
+            node = child
+        node[path[-1]] = value
+    return out
 
 
 def transform(doc: Any, leaf: Callable[[Path, Any], Any], base: Path = ()) -> Any:
     """A copy of `doc` with every leaf replaced by leaf(path, value)."""
-    if isinstance(doc, Mapping):
+    if isinstance(doc, MAPS):
         return {k: transform(v, leaf, (*base, k)) for k, v in doc.items()}
     if isinstance(doc, list):
         return [transform(v, leaf, (*base, i)) for i, v in enumerate(doc)]
     return leaf(base, doc)
+
+
+def markers(doc: Any) -> tuple[list[tuple[Path, Ref]], list[tuple[Path, Secret]]]:
+    """The Ref and Secret leaves of a document with their paths, in one walk (paths are built
+    only for the markers, so a document without any costs one pass over its containers)."""
+    refs: list[tuple[Path, Ref]] = []
+    secrets: list[tuple[Path, Secret]] = []
+
+    def walk(node: Any, path: Path) -> None:
+        items = node.items() if isinstance(node, MAPS) else enumerate(node)
+        for key, value in items:
+            if isinstance(value, (dict, MappingProxyType, list)):
+                walk(value, (*path, key))
+            elif isinstance(value, Ref):
+                refs.append(((*path, key), value))
+            elif isinstance(value, Secret):
+                secrets.append(((*path, key), value))
+
+    if isinstance(doc, (dict, MappingProxyType, list)):
+        walk(doc, ())
+    return refs, secrets
 
 
 def secret_paths(doc: Any) -> list[Path]:
@@ -115,7 +165,7 @@ def reveal(doc: Any) -> Any:
 
 def public(doc: Any) -> Any:
     """The document without its secret leaves (what a state or a saved plan may hold)."""
-    if isinstance(doc, Mapping):
+    if isinstance(doc, MAPS):
         return {k: public(v) for k, v in doc.items() if not isinstance(v, Secret)}
     if isinstance(doc, list):
         return [public(v) for v in doc]

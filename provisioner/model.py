@@ -7,11 +7,13 @@ on both sides so that one diff compares them.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from provisioner import document as doc
+from provisioner.secrets import Secret
 
 
 @dataclass(frozen=True, order=True)
@@ -52,9 +54,23 @@ class Resource:
     def description(self) -> str:
         return str(self.document.get("description", ""))
 
+    @functools.cached_property
+    def _markers(self) -> tuple[list[tuple[doc.Path, doc.Ref]], list[tuple[doc.Path, Secret]]]:
+        return doc.markers(self.document)  # once: documents are never changed
+
     @property
+    def refs(self) -> tuple[tuple[doc.Path, doc.Ref], ...]:
+        """Its references, with their paths."""
+        return tuple(self._markers[0])
+
+    @property
+    def secrets(self) -> tuple[tuple[doc.Path, Secret], ...]:
+        """Its secret leaves, with their paths."""
+        return tuple(self._markers[1])
+
+    @functools.cached_property
     def depends_on(self) -> tuple[str, ...]:
-        return tuple(sorted({r.address for _p, r in doc.refs(self.document)}))
+        return tuple(sorted({r.address for _p, r in self.refs}))
 
 
 @dataclass(frozen=True)

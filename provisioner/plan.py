@@ -12,7 +12,7 @@ import functools
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, TypedDict
 
@@ -21,7 +21,6 @@ from provisioner import document as doc
 from provisioner.document import UNKNOWN, Ref
 from provisioner.errors import PlanError
 from provisioner.model import Remote, Resource
-from provisioner.secrets import Secret
 from provisioner.state import State, StateEntry, fingerprint
 
 
@@ -156,19 +155,17 @@ class Plan:
 
 def fingerprints(resource: Resource, salt: str) -> dict[str, str]:
     """Salted fingerprints of the resource's secret leaves, by dotted path: how a rotation is seen."""
-    return {
-        doc.dotted(p): fingerprint(salt, v.reveal())
-        for p, v in doc.leaves(resource.document)
-        if isinstance(v, Secret)
-    }
+    return {doc.dotted(p): fingerprint(salt, v.reveal()) for p, v in resource.secrets}
 
 
-def comparable(document: Mapping[str, Any], fps: Mapping[str, str]) -> dict[str, Any]:
-    """`document` with each secret leaf as its fingerprint (the form every diff compares)."""
-    out: dict[str, Any] = doc.transform(
-        document, lambda p, v: fps.get(doc.dotted(p), "") if isinstance(v, Secret) else v
-    )
-    return out
+def comparable(
+    document: Mapping[str, Any], fps: Mapping[str, str], secrets: Iterable[doc.Path] | None = None
+) -> dict[str, Any]:
+    """`document` with each secret leaf as its fingerprint (the form every diff compares).
+    `secrets`, when known, are the paths of its secret leaves (saves a walk)."""
+    if secrets is None:
+        secrets = doc.secret_paths(document)
+    return doc.replaced(document, {p: fps.get(doc.dotted(p), "") for p in secrets})
 
 
 def with_fingerprints(document: Mapping[str, Any], fps: Mapping[str, str]) -> dict[str, Any]:
@@ -179,23 +176,36 @@ def with_fingerprints(document: Mapping[str, Any], fps: Mapping[str, str]) -> di
     return out
 
 
+def resolved(res: Resource, lookup: Callable[[Ref], Any]) -> Mapping[str, Any]:
+    """The resource's document with each reference replaced by lookup(ref) (which may answer
+    UNKNOWN); the document itself when it references nothing."""
+    if not res.refs:
+        return res.document
+    return doc.replaced(res.document, {path: lookup(ref) for path, ref in res.refs})
+
+
 def topological(resources: Iterable[Resource]) -> list[Resource]:
     """Resources with every one after those it references (ties by sandbox and address)."""
     todo = {(r.sandbox, r.address): r for r in resources}
     done: set[tuple[str, str]] = set()
     out: list[Resource] = []
 
-    def visit(key: tuple[str, str], trail: frozenset[tuple[str, str]]) -> None:
-        if key in done or key not in todo or key in trail:
-            return
+    visiting: set[tuple[str, str]] = set()
+
+    def visit(key: tuple[str, str]) -> None:
+        if key in done or key not in todo or key in visiting:
+            return  # (a circle is a validation error long before this)
         res = todo[key]
-        for dep in res.depends_on:
-            visit((res.sandbox, dep), trail | {key})
+        if res.depends_on:
+            visiting.add(key)
+            for dep in res.depends_on:
+                visit((res.sandbox, dep))
+            visiting.discard(key)
         done.add(key)
         out.append(res)
 
     for key in sorted(todo):
-        visit(key, frozenset())
+        visit(key)
     return out
 
 
@@ -291,7 +301,7 @@ def compute(
         if moved_from is not None:
             entry = state.get(org, res.sandbox, moved_from)
         fps = fingerprints(res, state.salt)
-        desired = doc.resolve(res.document, functools.partial(resolver.lookup, res.sandbox))
+        desired = resolved(res, functools.partial(resolver.lookup, res.sandbox))
         resolver.desired[(res.sandbox, res.address)] = (res.kind, desired)
         if entry is not None and entry.kind == res.kind:
             change = _plan_owned(org, res, desired, entry, by_id.get((res.sandbox, entry.id)), fps, problems)
@@ -566,7 +576,7 @@ def _plan_owned(
     kind = kinds.get(res.kind)
     base = _base(org, res)
     secret = fps.keys() | entry.secret_fingerprints.keys()
-    want = comparable(desired, fps)
+    want = comparable(desired, fps, [p for p, _ in res.secrets])
     if current is None:
         return Change(
             action=Action.RECREATE,
@@ -631,7 +641,7 @@ def _plan_new(
     kind = kinds.get(res.kind)
     sandbox = res.sandbox
     base = _base(org, res)
-    want = comparable(desired, fps)
+    want = comparable(desired, fps, [p for p, _ in res.secrets])
     candidates = (
         [
             c

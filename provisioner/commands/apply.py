@@ -82,8 +82,7 @@ def run(
                     )
                 events.emit(console, events.plan_event(plan))
             else:
-                for line in text.render(console, plan):
-                    console.out(line)
+                console.out("\n".join(text.render(console, plan)))  # one write, not one per line
             if plan.has_changes and saved is None and not auto_approve and not _confirmed(console):
                 console.err("Apply cancelled.")
                 return 1

@@ -37,8 +37,7 @@ def run(
         plan, kept = destroy_plan(current, session.org, sandboxes)
         for e in kept:
             console.out(f"  # {e.sandbox}/{e.address} is protected (protect: true) and is kept")
-        for line in text.render(console, plan):
-            console.out(line)
+        console.out("\n".join(text.render(console, plan)))  # one write, not one per line
         changes = plan.changes
         if not changes:
             return 0

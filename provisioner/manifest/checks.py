@@ -86,6 +86,8 @@ class _FileCheck:
 
     def text(self, path: Path, value: str) -> str:
         """Check and resolve the ${env:...} references of one text value."""
+        if "$" not in value:
+            return value  # the common case: no reference, nothing to resolve or report
         parts, malformed = references.parse(value)
         where = spot_of(self.root, path)[1]
         for bad in malformed:
@@ -210,7 +212,7 @@ class _FileCheck:
             declared = kind.derived(address, resolved)
         except (KeyError, TypeError, ValueError, AttributeError, IndexError):
             return []  # the schema check has reported what is wrong
-        if any(leaves_with_none(document) for _a, _k, document in declared):
+        if any(_has_none(document) for _a, _k, document in declared):
             return []
         protect = node.get("protect", False)
         key_pos = spot_of(self.root, base)[0]
@@ -262,10 +264,15 @@ class _FileCheck:
         return self.result
 
 
-def leaves_with_none(document: Any) -> list[tuple[Any, Any]]:
-    from provisioner import document as doc
-
-    return [(p, v) for p, v in doc.leaves(document) if v is None]
+def _has_none(node: Any) -> bool:
+    """Whether a null is left anywhere (a value the checks refused)."""
+    if node is None:
+        return True
+    if isinstance(node, dict):
+        return any(_has_none(v) for v in node.values())
+    if isinstance(node, list):
+        return any(_has_none(v) for v in node)
+    return False
 
 
 def check_file(file: str, tree: Tree, *, environ: Mapping[str, str], resolve_env: bool) -> Checked:

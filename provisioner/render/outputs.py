@@ -29,8 +29,7 @@ def emit(console: Console, plan: Plan, *, as_json: bool = False, as_markdown: bo
     else:
         from provisioner.render import text
 
-        for line in text.render(console, plan):
-            console.out(line)
+        console.out("\n".join(text.render(console, plan)))  # one write, not one per line
 
 
 def append_step_summary(console: Console, markdown: str) -> None:
