@@ -42,6 +42,13 @@ class SlowCommits:
         if request.method == "GET" and request.path.endswith("/connections"):
             with self.lock:
                 return Reply(200, {"items": list(self.items), "_links": {}})
+        if request.method == "PATCH" and "/connections/" in request.path:
+            # An adopted connection's secrets are sent again (they cannot be read back).
+            with self.lock:
+                for item in self.items:
+                    if request.path.endswith("/" + item["id"]):
+                        item["etag"] = f'"{uuid.uuid4()}"'
+                        return Reply(200, {"id": item["id"], "etag": item["etag"]})
         return Reply(404, {"error_code": "404", "message": "Not Found"})
 
 
