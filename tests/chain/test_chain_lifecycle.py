@@ -209,3 +209,33 @@ def test_import_and_refresh_work_on_chain_resources(chain_env: Any, cli: Any, ex
     assert "prod/campaign-ingest: changed outside provisioner by ui-colleague" in r.out
     plan = cli("plan", str(examples))
     assert '~ name = "Edited in the UI" -> "Example campaign exports to the lake"' in plan.out
+
+
+def test_a_saved_plan_of_the_chain_is_applied_exactly(chain_env: Any, cli: Any, examples: Path, tmp_path: Path) -> None:
+    r = cli("plan", "--out", "plan.bin", str(examples))
+    assert r.code == 0, r.err
+    doc = json.loads((tmp_path / "plan.bin").read_text())
+    flow = next(c for c in doc["changes"] if c["address"] == "campaign-ingest")
+    assert flow["depends_on"] == ["campaign-exports", "campaign-ingest.mapping", "campaign-lake"]
+    shown = cli("show", "--json", "plan.bin")
+    assert shown.code == 0 and json.loads(shown.out)["summary"]["create"] == 7
+    applied = cli("apply", "plan.bin")
+    assert applied.code == 0, applied.err
+    assert "Apply complete! 7 created" in applied.out
+    assert cli("plan", "--detailed-exitcode", str(examples)).code == 0
+    # A plan made before a change elsewhere in the chain is stale, not half-applied.
+    chain = examples / "chain.yaml"
+    chain.write_text(chain.read_text().replace("name: Example campaign exports to the lake", "name: Renamed"))
+    assert cli("plan", "--out", "plan.bin", str(examples)).code == 0
+    api = RawApi(chain_env.url)
+    flow_id = _state(tmp_path)["campaign-ingest"]["id"]
+    current = _collection(chain_env, "/flows")[0]
+    requests.patch(
+        f"{chain_env.url}/data/foundation/flowservice/flows/{flow_id}",
+        headers=api.headers("prod", **{"If-Match": current["etag"]}),
+        json=[{"op": "replace", "path": "/description", "value": "edited in the UI"}],
+        timeout=10,
+    ).raise_for_status()
+    stale = cli("apply", "plan.bin")
+    assert stale.code == 1 and "is stale, so nothing was applied" in stale.err
+    assert _collection(chain_env, "/flows")[0]["name"] == "Example campaign exports to the lake"
