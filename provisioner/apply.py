@@ -534,17 +534,18 @@ class Executor:
                 etag = self.client.patch_item(kind, res.sandbox, current.id, current.etag, ops)
                 etag = self._act(kind, res, current.id, etag, actions)
                 return etag, self._attrs(kind, desired, current)
-            except PreconditionError:
+            except (PreconditionError, UncertainWriteError) as exc:
+                fresh = self._read(kind, res, current.id)
+                if isinstance(exc, UncertainWriteError) and fresh.etag != current.etag:
+                    left, late = _split_actions(kind, pending(fresh, secrets_sent=True))
+                    if not left:  # the PATCH did land (its answer was lost)
+                        etag = self._act(kind, res, fresh.id, fresh.etag, late)
+                        return etag, self._attrs(kind, desired, fresh)
                 if attempt == UPDATE_ATTEMPTS:
                     raise
-            except UncertainWriteError:
-                fresh = self._read(kind, res, current.id)
-                left, actions = _split_actions(kind, pending(fresh, secrets_sent=True))
-                if fresh.etag != current.etag and not left:  # the PATCH did land
-                    etag = self._act(kind, res, fresh.id, fresh.etag, actions)
-                    return etag, self._attrs(kind, desired, fresh)
-                raise
-            current = self._read(kind, res, current.id)
+                # Someone else's change (or ours, not shown): re-check and send again with the
+                # fresh etag; If-Match keeps that safe.
+                current = fresh
             ops, actions = _split_actions(kind, pending(current))
             if not ops:
                 etag = self._act(kind, res, current.id, current.etag, actions)

@@ -13,6 +13,7 @@
         ├── PreconditionError     412: the etag we sent is stale
         ├── TransientError        429/5xx/timeouts still failing after the retries
         └── UncertainWriteError   a write whose outcome is unknown (timeout or 5xx after sending)
+            └── RetriedWriteRefused  412 on a retry of such a write (also a PreconditionError)
 
 Subclasses that only one module raises may live in that module; they still derive from these.
 Messages never contain a secret: values that might be secret are wrapped in `Secret`
@@ -107,3 +108,8 @@ class TransientError(ApiError):
 
 class UncertainWriteError(TransientError):
     """A write may or may not have happened (timeout or 5xx after the request was sent)."""
+
+
+class RetriedWriteRefused(UncertainWriteError, PreconditionError):
+    """412 on the retry of a write that may have been applied: most likely the first attempt
+    was, and its new etag is what refused the retry. Both uncertain and a precondition."""

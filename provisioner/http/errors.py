@@ -16,6 +16,7 @@ from provisioner.errors import (
     AuthError,
     NotFoundError,
     PreconditionError,
+    RetriedWriteRefused,
     TransientError,
     UncertainWriteError,
 )
@@ -208,6 +209,13 @@ def _from_response(
         )
     if status == 404:
         return NotFoundError(f"Flow Service found nothing at {call.label} ({said})", **kw)
+    if status == 412 and maybe_applied and call.mode is Mode.WRITE:
+        # A retry of a write that may have been applied meets its own new etag, most likely.
+        return RetriedWriteRefused(
+            f"the outcome of {call.label} is unknown: an earlier attempt may have been applied "
+            f"(its retry was refused: {said})",
+            **kw,
+        )
     if status == 412:
         return PreconditionError(
             f"Flow Service refused {call.label} because the etag sent in If-Match is stale "

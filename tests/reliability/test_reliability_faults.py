@@ -166,3 +166,25 @@ def test_updates_rotations_and_deletes_under_heavier_faults(
         injected_500_after_write=faults["injected 500 after write"],
         injected_429=faults["injected 429"],
     )
+
+
+def test_a_rotation_whose_answer_is_always_lost_still_lands_once(
+    emulator_factory: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Every write is committed and then answered 500: the PATCH's retry meets its own new
+    etag (412). That is read as "it landed" (the visible fields show it; the secrets were in
+    the same PATCH), not as someone else's change to fight four times."""
+    from provisioner.cli import main
+    from tests.conftest import point_env_at
+
+    lossy = emulator_factory(commit_fail_rate=1.0)
+    point_env_at(monkeypatch, lossy.url)
+    monkeypatch.setenv("TEST_S3_KEY", "AKIAROTATE")
+    monkeypatch.setenv("TEST_S3_SECRET", "first-secret")
+    write_manifest(tmp_path / "m.yaml", {"alpha": s3("Alpha", description="one")})
+    assert main(["apply", "m.yaml", "--auto-approve"]) == 0  # each create found again by name
+    monkeypatch.setenv("TEST_S3_SECRET", "rotated-secret")
+    write_manifest(tmp_path / "m.yaml", {"alpha": s3("Alpha", description="two")})
+    assert main(["apply", "m.yaml", "--auto-approve"]) == 0
+    (conn,) = RawApi(lossy.url).list()
+    assert conn["description"] == "two"
