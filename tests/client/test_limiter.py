@@ -99,6 +99,7 @@ def test_the_window_bounds_requests_in_flight() -> None:
     assert lim.peak == 2
 
 
+@pytest.mark.slow
 def test_the_client_sends_through_the_limiter(emulator_factory: Any, make_client: Any) -> None:
     emu = emulator_factory(rate_limit=10.0)
     lim = ConcurrencyLimiter(16, start=16)

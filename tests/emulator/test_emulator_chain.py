@@ -35,6 +35,7 @@ def timed(emulator_factory: Any, clock: FakeClock) -> Api:
     return Api(emulator_factory(clock=clock).url)
 
 
+@pytest.mark.slow
 def test_the_whole_chain_is_created_and_read_back(timed: Api, clock: FakeClock) -> None:
     c = Chain(timed)
     src = timed.call("GET", f"/sourceConnections/{c.source['id']}").json()["items"][0]

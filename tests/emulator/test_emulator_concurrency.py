@@ -9,6 +9,8 @@ import pytest
 import requests
 from emulator_helpers import BASE, Api, s3_body
 
+pytestmark = pytest.mark.slow  # real servers and subprocesses: seconds each
+
 THREADS = 16
 
 

@@ -89,6 +89,7 @@ def test_plain_http_to_loopback_is_allowed(fake: Any, tmp_path: Path, host: str)
 BAD_TIMEOUTS = ["nan", "inf", "-inf", "-1", "0", "1e999", "9" * 400, "abc", "301", "0x10", " "]
 
 
+@pytest.mark.slow
 def test_a_timeout_that_is_not_a_number_of_seconds_is_refused(fake: Any, tmp_path: Path) -> None:
     server = fake(lambda r: EMPTY)
     manifest(tmp_path)

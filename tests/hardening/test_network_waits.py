@@ -42,6 +42,7 @@ class Sleeps(list[float]):
     ("retry_after", "said"),
     [("99999", "asked to wait 99999 s"), (FAR_FUTURE, "asked to wait"), ("inf", "429")],
 )
+@pytest.mark.slow
 def test_a_huge_retry_after_ends_the_plan_with_a_sentence(
     fake: Any, tmp_path: Path, retry_after: str, said: str
 ) -> None:
@@ -75,6 +76,7 @@ HOSTILE_RETRY_AFTER = [
 ]
 
 
+@pytest.mark.slow
 def test_hostile_retry_after_values_never_crash_and_never_wait_past_the_cap(
     fake: Any, client_for: Any
 ) -> None:
@@ -108,6 +110,7 @@ def test_a_retry_after_within_the_cap_is_still_honoured(fake: Any, client_for: A
 
 
 @pytest.mark.parametrize("writer", ["body", "headers"])
+@pytest.mark.slow
 def test_a_trickling_answer_is_ended_by_the_deadline(
     fake: Any, tmp_path: Path, writer: str
 ) -> None:
@@ -120,6 +123,7 @@ def test_a_trickling_answer_is_ended_by_the_deadline(
     figure("trickle cli", part=writer, held=1, attempts=len(server.flow_requests()))
 
 
+@pytest.mark.slow
 def test_a_trickling_token_answer_is_ended_by_the_deadline(fake: Any, client_for: Any) -> None:
     server = fake(lambda r: Reply(200, {"items": []}), ims=lambda r: Reply(write=trickle_body(0.1)))
     client = client_for(server.url, timeout=0.5, sleep=Sleeps())
@@ -172,6 +176,7 @@ def test_empty_pages_with_fresh_tokens_are_refused(fake: Any, client_for: Any) -
     assert len(served) == limits.MAX_STALLED_PAGES
 
 
+@pytest.mark.slow
 def test_a_listing_that_never_ends_stops_at_the_page_cap(
     fake: Any, client_for: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -18,6 +18,8 @@ from tests.conftest import EMULATOR_ORG_ID
 from tests.hardening.corpus import HOSTILE
 from tests.reliability.helpers import figure
 
+pytestmark = pytest.mark.slow  # 54 hostile strings through three CLI runs
+
 GOLDEN = Path(__file__).parent / "golden"
 ADDRESSES = [f"c{i:02d}" for i in range(len(HOSTILE))]
 

@@ -6,7 +6,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.aep import RawApi, s3, write_manifest
+
+pytestmark = pytest.mark.slow  # real servers and subprocesses: seconds each
 
 
 def test_the_whole_lifecycle_on_a_remote_state(

@@ -8,8 +8,12 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.aep import RawApi, s3, write_manifest
 from tests.reliability.helpers import figure
+
+pytestmark = pytest.mark.slow  # real servers and subprocesses: seconds each
 
 RUNNERS = 4
 N = 24

@@ -12,8 +12,12 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.aep import RawApi, s3, write_manifest
 from tests.reliability.helpers import figure
+
+pytestmark = pytest.mark.slow  # real servers and subprocesses: seconds each
 
 ROUNDS = 8
 N = 20

@@ -9,8 +9,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.aep import child_env, s3, write_manifest
 from tests.remote_state.seaweed import SECRET_KEY
+
+pytestmark = pytest.mark.slow  # a real SeaweedFS and CLI subprocesses: seconds each
 
 BLOCK_BOTO3 = """
 import sys

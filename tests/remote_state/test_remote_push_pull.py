@@ -7,7 +7,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.aep import s3, write_manifest
+
+pytestmark = pytest.mark.slow  # real servers and subprocesses: seconds each
 
 STATE = "provisioner.state.json"
 

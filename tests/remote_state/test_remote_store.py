@@ -48,6 +48,7 @@ def test_the_lock_is_exclusive_and_names_its_holder(aws_env: Any, remote: Any) -
         pass
 
 
+@pytest.mark.slow
 def test_lock_timeout_waits_with_backoff_until_the_holder_releases(
     aws_env: Any, remote: Any
 ) -> None:
@@ -108,6 +109,7 @@ def test_a_run_whose_lock_was_broken_keeps_its_results_for_the_next_run(
         assert SENTINEL.encode() not in (remote.get(key) or b"")
 
 
+@pytest.mark.slow
 def test_bytes_written_per_apply_are_linear(aws_env: Any, remote: Any) -> None:
     def apply(n: int, key: str) -> tuple[int, int]:
         store = StateStore(f"s3://state/{remote.key}-{key}")

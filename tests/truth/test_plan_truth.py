@@ -398,6 +398,7 @@ def test_swapped_ids_are_a_corrupted_state(env: Any, cli: Any, tmp_path: Path) -
     assert names(env.url) == ["Alpha", "Beta"]
 
 
+@pytest.mark.slow
 def test_a_state_sandbox_in_capitals_never_goes_on_the_wire(env: Any, cli: Any, tmp_path: Path) -> None:
     manifest(tmp_path / "m.yaml", alpha=s3("Alpha"))
     ok(cli("apply", "m.yaml", "--auto-approve"))
