@@ -20,11 +20,19 @@ from provisioner.http.paging import items_of as _items
 from provisioner.http.paging import paged
 from provisioner.http.retry import Mode, RetryPolicy
 from provisioner.http.sender import Pacer, Reply, Sender, new_session
-from provisioner.kinds import Kind
+from provisioner.kinds import Endpoint, Kind
 from provisioner.secrets import is_secret_key
 
 __all__ = ["FilterRefusedError", "FlowServiceClient", "SandboxNotFoundError"]
 
+
+class _Connections(Kind):
+    """Base connections of any connection spec (the calls named *_connection)."""
+
+    endpoint = Endpoint("flowservice", "/connections")
+
+
+_CONNECTIONS = _Connections()
 
 # The services behind the gateway: base path and the name messages use.
 SERVICES = {
@@ -312,60 +320,27 @@ class FlowServiceClient:
             if name is None or item.get("name") == name:
                 yield item
 
+    # The base-connection calls are the generic ones on /connections (any connection spec).
+
     def get_connection(self, sandbox: str, connection_id: str) -> dict[str, Any] | None:
         """The connection, or None when Flow Service does not know the id (404)."""
-        reply = self._send(
-            "GET", f"/connections/{_seg(connection_id)}", sandbox, Mode.READ, allow_not_found=True
-        )
-        if reply.not_found:
-            return None
-        items = _items(self._json(reply))
-        return items[0] if items else None
+        return self.get_item(_CONNECTIONS, sandbox, connection_id)
 
     def create_connection(self, sandbox: str, body: Mapping[str, Any]) -> tuple[str, str]:
         """POST the connection; (id, etag). Never retried once it may have reached the server:
         UncertainWriteError then means "look the name up before posting again"."""
-        reply = self._send(
-            "POST", "/connections", sandbox, Mode.CREATE, json=body, sensitive=_secrets_in(body)
-        )
-        answer = self._json(reply)
-        conn_id = answer.get("id") if isinstance(answer, dict) else None
-        if not isinstance(conn_id, str) or not conn_id:
-            raise ApiError(
-                "Flow Service answered POST /connections without a connection id",
-                status=reply.response.status_code,
-                request_id=reply.response.headers.get("x-request-id"),
-            )
-        return conn_id, _etag(reply, answer)
+        return self.create_item(_CONNECTIONS, sandbox, body)
 
     def patch_connection(
         self, sandbox: str, connection_id: str, etag: str, ops: Sequence[Mapping[str, Any]]
     ) -> str:
         """Apply JSON Patch `ops` if the connection still has `etag`; the new etag.
         412 raises PreconditionError: read the connection again and re-check."""
-        reply = self._send(
-            "PATCH",
-            f"/connections/{_seg(connection_id)}",
-            sandbox,
-            Mode.WRITE,
-            json=list(ops),
-            # Exactly as received, quotes included: Flow Service compares the quoted form.
-            headers={"If-Match": etag},
-            sensitive=_secrets_in(list(ops)),
-        )
-        return _etag(reply, self._json(reply))
+        return self.patch_item(_CONNECTIONS, sandbox, connection_id, etag, ops)
 
     def delete_connection(self, sandbox: str, connection_id: str) -> bool:
         """True when deleted now, False when it was already gone."""
-        reply = self._send(
-            "DELETE",
-            f"/connections/{_seg(connection_id)}",
-            sandbox,
-            Mode.WRITE,
-            allow_not_found=True,
-        )
-        # A 404 after an attempt that may have reached the server means that attempt deleted it.
-        return not reply.not_found or reply.maybe_applied
+        return self.delete_item(_CONNECTIONS, sandbox, connection_id)
 
     def test_connection(self, sandbox: str, connection_id: str) -> bool:
         """Whether Flow Service can reach the source with the connection's credentials."""

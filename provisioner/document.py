@@ -154,9 +154,6 @@ def secret_paths(doc: Any) -> list[Path]:
     return [p for p, v in leaves(doc) if isinstance(v, Secret)]
 
 
-def refs(doc: Any) -> list[tuple[Path, Ref]]:
-    return [(p, v) for p, v in leaves(doc) if isinstance(v, Ref)]
-
 
 def reveal(doc: Any) -> Any:
     """The document as sent to the service: secrets revealed (never log the result)."""
@@ -172,13 +169,6 @@ def public(doc: Any) -> Any:
     return doc
 
 
-def has_unknown(doc: Any) -> bool:
-    return any(v is UNKNOWN for _p, v in leaves(doc))
-
-
-def resolve(doc: Any, lookup: Callable[[Ref], Any]) -> Any:
-    """`doc` with every Ref replaced by lookup(ref) (which may answer UNKNOWN)."""
-    return transform(doc, lambda _p, v: lookup(v) if isinstance(v, Ref) else v)
 
 
 def put(doc: dict[str, Any], path: Path, value: Any) -> None:

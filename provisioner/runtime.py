@@ -212,9 +212,6 @@ def likely_reads(paths: Sequence[str], override: str | None) -> Scope:
     return scope
 
 
-def likely_sandboxes(paths: Sequence[str], override: str | None) -> frozenset[str]:
-    return likely_scope(paths, override)[0]
-
 
 @contextmanager
 def listing_ahead(

@@ -188,6 +188,14 @@ def check_schedule(value: Any) -> dict[str, Any]:
     return out
 
 
+
+def _connection_field(parts: list[str]) -> None:
+    """What a PATCH of a source or target connection may change."""
+    if parts[0] == "connectionSpec":
+        raise errors.flow("1414-400", "The connection spec of a connection cannot be updated.")
+    if parts[0] not in ("name", "description", "params", "data"):
+        raise docpatch._invalid(f"the field {'/'.join(parts)} cannot be updated")
+
 class Chain:
     """Source connections, target connections and flows of one emulator."""
 
@@ -368,19 +376,11 @@ class Chain:
     def patch_source(
         self, who: Principal, sandbox: str, id_: str, if_match: str, ops: list[dict[str, Any]]
     ) -> dict[str, Any]:
-        def allowed(parts: list[str]) -> None:
-            if parts[0] == "connectionSpec":
-                raise errors.flow(
-                    "1414-400", "The connection spec of a connection cannot be updated."
-                )
-            if parts[0] not in ("name", "description", "params", "data"):
-                raise docpatch._invalid(f"the field {'/'.join(parts)} cannot be updated")
-
         def change(old: dict[str, Any] | None) -> dict[str, Any]:
             if old is None:
                 raise not_found(SOURCE, id_)
             self._check_etag(old, if_match)
-            new = docpatch.apply(old, ops, allowed)
+            new = docpatch.apply(old, ops, _connection_field)
             _string(new.get("name"), "name")
             if new.get("description") is not None:
                 _string(new["description"], "description")
@@ -439,19 +439,11 @@ class Chain:
     def patch_target(
         self, who: Principal, sandbox: str, id_: str, if_match: str, ops: list[dict[str, Any]]
     ) -> dict[str, Any]:
-        def allowed(parts: list[str]) -> None:
-            if parts[0] == "connectionSpec":
-                raise errors.flow(
-                    "1414-400", "The connection spec of a connection cannot be updated."
-                )
-            if parts[0] not in ("name", "description", "params", "data"):
-                raise docpatch._invalid(f"the field {'/'.join(parts)} cannot be updated")
-
         def change(old: dict[str, Any] | None) -> dict[str, Any]:
             if old is None:
                 raise not_found(TARGET, id_)
             self._check_etag(old, if_match)
-            new = docpatch.apply(old, ops, allowed)
+            new = docpatch.apply(old, ops, _connection_field)
             for key in ("name", "description"):
                 if new.get(key) is not None:
                     _string(new[key], key)

@@ -141,34 +141,30 @@ class Watchdog:
 WATCHDOG = Watchdog()
 
 
-class _WatchedHTTPConnection(HTTPConnection):
+class _Watched:
+    """Binds each connection (and its socket) to the attempt running in this thread, so the
+    watchdog can end an attempt that outlives its deadline."""
+
     def _new_conn(self) -> socket.socket:
-        sock = super()._new_conn()
+        sock: socket.socket = super()._new_conn()  # type: ignore[misc]
         attempt = WATCHDOG.current()
         if attempt is not None:
-            attempt.bind(self, sock)
+            attempt.bind(self, sock)  # type: ignore[arg-type]
         return sock
 
     def request(self, *args: Any, **kwargs: Any) -> None:
         attempt = WATCHDOG.current()
         if attempt is not None:
-            attempt.bind(self)
-        super().request(*args, **kwargs)
+            attempt.bind(self)  # type: ignore[arg-type]
+        super().request(*args, **kwargs)  # type: ignore[misc]
 
 
-class _WatchedHTTPSConnection(HTTPSConnection):
-    def _new_conn(self) -> socket.socket:
-        sock = super()._new_conn()
-        attempt = WATCHDOG.current()
-        if attempt is not None:
-            attempt.bind(self, sock)
-        return sock
+class _WatchedHTTPConnection(_Watched, HTTPConnection):
+    pass
 
-    def request(self, *args: Any, **kwargs: Any) -> None:
-        attempt = WATCHDOG.current()
-        if attempt is not None:
-            attempt.bind(self)
-        super().request(*args, **kwargs)
+
+class _WatchedHTTPSConnection(_Watched, HTTPSConnection):
+    pass
 
 
 class _WatchedHTTPPool(HTTPConnectionPool):

@@ -1,4 +1,4 @@
-"""The remote state: `s3://BUCKET/KEY` and its companions, as objects (SPEC.md §12).
+"""The remote state: `s3://BUCKET/KEY` and its companions, as objects (docs/remote-state.md).
 
     KEY                      the state (every write conditional: If-Match on the etag read,
                              If-None-Match: * for the first one)

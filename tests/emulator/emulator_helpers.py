@@ -1,7 +1,7 @@
 """A test client for the emulator that validates every answer against Adobe's OpenAPI file.
 
 Adobe's `flow-service.yaml` is used as published, with these test-side adjustments for its
-known quirks (shared/adobe/README.md) and its silences:
+known quirks (tests/emulator/adobe/README.md) and its silences:
 - `servers` is set to the base path, so the emulator's URL can be matched;
 - PATCH's body is a JSON Patch array (the spec declares one object; the service takes an array);
 - PATCH/DELETE are declared only on `/connections/{id}/`: calls without the slash are matched
@@ -9,7 +9,8 @@ known quirks (shared/adobe/README.md) and its silences:
 - an empty `content: {}` (DELETE's 204) is read as "no body";
 - the spec documents only 2xx, 403 and 503 (the latter two with no body). Every other status,
   and the bodies of 403/503, are checked against the error bodies Adobe documents elsewhere
-  (reference §2.2-2.3): Flow Service's {type, title, status, report}, the gateway's
+  (Adobe's Flow Service API guide, https://experienceleague.adobe.com/en/docs/experience-platform/sources/api-tutorials/troubleshooting
+  and docs/client.md): Flow Service's {type, title, status, report}, the gateway's
   {error_code, message}, and the BadRequestError of a bad Content-Type.
 IMS is not in the file: its answers are checked against the documented token response.
 
