@@ -292,6 +292,17 @@ def compute(
     found = dict(lookups or {})
     resolver = _Resolver(state, org, found)
     changes: list[Change] = []
+    # The remote items by sandbox, kind and name, once: adoption and duplicate checks look a
+    # name up instead of scanning the whole listing for every resource (N x M at thousands).
+    by_name: dict[tuple[str, str, str], list[Remote]] = defaultdict(list)
+    for sandbox, items in remote.items():
+        for item in items:
+            by_name[(sandbox, item.kind, item.name)].append(item)
+
+    def _named(res: Resource, desired: Mapping[str, Any]) -> list[Remote]:
+        name = kinds.get(res.kind).identity(desired)
+        return by_name.get((res.sandbox, res.kind, name), []) if name is not None else []
+
     for res in ordered:
         if not kinds.get(res.kind).managed:
             continue
@@ -313,13 +324,11 @@ def compute(
             )
             continue
         else:
-            change = _plan_new(org, res, desired, remote.get(res.sandbox, []), owned_ids, fps, problems)
+            change = _plan_new(org, res, desired, _named(res, desired), owned_ids, fps, problems)
         if moved_from is not None:
             change = replace(change, moved_from=moved_from)
         if entry is not None:
-            warnings.extend(
-                _strangers(res, desired, remote.get(res.sandbox, []), owned_ids)
-            )
+            warnings.extend(_strangers(res, desired, _named(res, desired), owned_ids))
         resolver.planned[(res.sandbox, res.address)] = change
         if change.remote_id is not None and (res.sandbox, change.remote_id) in by_id:
             resolver.known[(res.sandbox, res.address)] = by_id[(res.sandbox, change.remote_id)]
