@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import datetime
 import re
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from provisioner.render import escape
 
@@ -34,9 +33,10 @@ class MList(list[Any]):
         self.spots: list[Spot] = []
 
 
-@dataclass(frozen=True, slots=True)
-class Spot:
-    """Where one entry's key and value were written, and the value's source text if a scalar."""
+class Spot(NamedTuple):
+    """Where one entry's key and value were written, and the value's source text if a scalar.
+
+    A named tuple: a manifest of thousands of entries makes one per key, so it must be cheap."""
 
     key: Pos
     value: Pos

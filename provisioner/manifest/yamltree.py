@@ -357,8 +357,7 @@ def parse(text: str) -> tuple[Tree, list[TreeProblem]]:
     builder = _Builder()
     complete = False
     try:
-        for event in yaml.parse(text, Loader=_LOADER):
-            builder.feed(event)
+        _build(builder, text)
         complete = True
     except _Stop:
         pass
@@ -394,6 +393,79 @@ def parse(text: str) -> tuple[Tree, list[TreeProblem]]:
         ),
         builder.problems,
     )
+
+
+# First characters with which a plain scalar may read as something other than text (a number,
+# a boolean, null, a merge key...): any other plain scalar is text without asking the resolver.
+_RESOLVED_FIRST = frozenset(Resolver.yaml_implicit_resolvers)
+_FAST_TEXT = None not in _RESOLVED_FIRST
+
+
+def _build(builder: _Builder, text: str) -> None:
+    """Feed the builder every event of `text`.
+
+    The usual event, a plain or quoted scalar without anchor or tag inside a mapping or list,
+    is handled here inline (a manifest of thousands of entries has a hundred thousand of them);
+    every other event, and every scalar that needs a problem reported, goes through the
+    builder's handlers.
+    """
+    loader = _LOADER(text)
+    try:
+        get_event = loader.get_event
+        stack = builder.stack
+        feed = builder.feed
+        scalar_event = yaml.ScalarEvent
+        end_event = yaml.StreamEndEvent
+        no_key = _NO_KEY
+        fast_text = _FAST_TEXT
+        resolved_first = _RESOLVED_FIRST
+        while True:
+            event = get_event()
+            kind = type(event)
+            if kind is not scalar_event or event.anchor is not None or not stack:
+                if kind is end_event:
+                    return
+                feed(event)
+                continue
+            value_text = event.value
+            mark = event.start_mark
+            pos = (mark.line + 1, mark.column + 1)
+            nbytes = len(value_text) if value_text.isascii() else _utf8_len(value_text)
+            builder._grow(pos, nbytes)
+            top = stack[-1]
+            container = top.value
+            tag = event.tag
+            if isinstance(container, MDict) and top.key is no_key:
+                plain = event.implicit[0] and tag is None
+                if value_text in container or (plain and value_text == "<<"):
+                    builder._add_key(value_text, pos, plain=plain)
+                else:
+                    top.key = value_text
+                    top.key_pos = pos
+                top.nbytes += nbytes
+                continue
+            if tag is None and (
+                not event.implicit[0]  # quoted: always text
+                or (fast_text and value_text and value_text[0] not in resolved_first)
+            ):
+                value: Any = value_text
+            else:
+                value = builder._scalar(event, pos)
+            if isinstance(container, MDict):
+                key = top.key
+                if key.__class__ is not str:
+                    builder._add_value(value, pos, 1, value_text, nbytes)
+                    continue
+                top.key = no_key
+                container[key] = value
+                container.spots[key] = Spot(top.key_pos, pos, value_text)
+            else:
+                container.append(value)
+                container.spots.append(Spot(pos, pos, value_text))
+            top.size += 1
+            top.nbytes += nbytes
+    finally:
+        loader.dispose()
 
 
 def _utf8_len(text: str) -> int:
