@@ -168,12 +168,19 @@ def comparable(
     return doc.replaced(document, {p: fps.get(doc.dotted(p), "") for p in secrets})
 
 
-def with_fingerprints(document: Mapping[str, Any], fps: Mapping[str, str]) -> dict[str, Any]:
-    """A remote or state document (which never holds secrets) with `fps` put at their paths."""
-    out: dict[str, Any] = doc.plain(document)
-    for dotted_path, fp in fps.items():
-        doc.put(out, tuple(dotted_path.split(".")), fp)
-    return out
+def with_fingerprints(document: Mapping[str, Any], fps: Mapping[str, str]) -> Mapping[str, Any]:
+    """A remote or state document (which never holds secrets) with `fps` put at their paths
+    (only the containers on those paths are copied: the result is for comparing, not editing)."""
+    if not fps:
+        return document
+    paths = {tuple(dotted_path.split(".")): fp for dotted_path, fp in fps.items()}
+    try:
+        return doc.replaced(document, paths)
+    except (KeyError, TypeError):  # a container on the way is missing: build it
+        out: dict[str, Any] = doc.plain(document)
+        for path, fp in paths.items():
+            doc.put(out, path, fp)
+        return out
 
 
 def resolved(res: Resource, lookup: Callable[[Ref], Any]) -> Mapping[str, Any]:
@@ -377,17 +384,24 @@ def state_digests(state: State, org: str, sandboxes: Iterable[str]) -> dict[str,
                 e.kind,
                 e.id,
                 e.etag,
-                doc.plain(e.document),
-                dict(e.secret_fingerprints),
+                e.document,
+                e.secret_fingerprints,
                 e.protect,
-                list(e.depends_on),
-                doc.plain(e.attributes),
+                e.depends_on,
+                e.attributes,
             ]
             for e in sorted(state.in_scope(org, sandbox), key=lambda e: e.address)
         ]
-        text = json.dumps(rows, sort_keys=True, separators=(",", ":"), default=str)
+        text = json.dumps(rows, sort_keys=True, separators=(",", ":"), default=_json_value)
         out[sandbox] = "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
     return out
+
+
+def _json_value(value: Any) -> Any:
+    # Frozen documents (read-only mappings) are written as the objects they are.
+    if isinstance(value, Mapping):
+        return dict(value)
+    return str(value)
 
 
 def _moves(

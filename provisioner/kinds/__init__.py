@@ -86,8 +86,14 @@ class Kind:
         """JSON Schema definitions this kind adds to the manifest schema's $defs."""
         return {}
 
-    def secret_param(self, entry: Mapping[str, Any], path: doc.Path) -> bool:
-        """True when `path` (inside one manifest entry) holds a secret."""
+    # The mappings (paths inside a manifest entry) whose values may hold secrets: only their
+    # values are asked `secret_param`.
+    secret_parents: tuple[doc.Path, ...] = ()
+
+    def secret_param(self, entry: Mapping[str, Any], path: doc.Path) -> bool | None:
+        """Whether `path` (inside one manifest entry, a value of a mapping named in
+        `secret_parents`) holds a secret; None when the entry does not say (an unknown auth
+        spec), and the manifest checks then treat any name that is secret somewhere as one."""
         return False
 
     def desired(self, entry: Mapping[str, Any]) -> dict[str, Any]:

@@ -55,18 +55,19 @@ class AmazonS3(Kind):
     # Flow Service keeps the params as one object and the secrets must be sent again with any
     # change of them: a change to one param replaces them all.
     patch_units = (("auth", "params"),)
+    secret_parents = (("auth", "params"),)
     auth_specs: Mapping[str, AuthSpec] = {ACCESS_KEY.name: ACCESS_KEY, IAM_ROLE.name: IAM_ROLE}
 
     def schema_defs(self) -> dict[str, Any]:
         return fragment("amazon_s3")
 
-    def secret_param(self, entry: Mapping[str, Any], path: doc.Path) -> bool:
+    def secret_param(self, entry: Mapping[str, Any], path: doc.Path) -> bool | None:
         if len(path) != 3 or path[:2] != ("auth", "params"):
             return False
         auth = entry.get("auth")
         spec_name = auth.get("specName") if isinstance(auth, Mapping) else None
         spec = self.auth_specs.get(spec_name) if isinstance(spec_name, str) else None
-        return spec is not None and path[2] in spec.secret
+        return None if spec is None else path[2] in spec.secret
 
     def desired(self, entry: Mapping[str, Any]) -> dict[str, Any]:
         auth = entry["auth"]

@@ -72,7 +72,7 @@ def load(
     `default_sandbox`. With resolve_env=False (offline validation) an unset ${env:NAME} is a
     warning and the value keeps its ${env:NAME} text; otherwise it is a problem.
     """
-    env = os.environ if environ is None else environ
+    env = dict(os.environ) if environ is None else environ  # a snapshot: os.environ encodes each read
     names = _files.discover(paths)
     problems: list[Problem] = []
     warnings: list[Problem] = []

@@ -176,17 +176,32 @@ class _FileCheck:
         )
         return None
 
-    def resolve(self, kind: kinds.Kind, entry: MDict, base: Path, node: Any, at: Path) -> Any:
-        """One value of an entry with its ${env:} references resolved (secrets as Secret)."""
-        path = (*base, *at)
-        if kind.secret_param(entry, at) or schema_check.is_secret_param(self.root, path):
-            return self.secret(path, node)
+    def resolve(
+        self,
+        kind: kinds.Kind,
+        entry: MDict,
+        base: Path,
+        node: Any,
+        at: Path,
+        may_be_secret: bool = False,
+    ) -> Any:
+        """One value of an entry with its ${env:} references resolved (secrets as Secret).
+
+        `may_be_secret` is set for the values of a mapping the kind names in `secret_parents`
+        (a connection's auth params): only those are asked whether they hold a secret."""
+        if may_be_secret:
+            secret = kind.secret_param(entry, at)
+            if secret is None:
+                secret = schema_check.is_secret_param(self.root, (*base, *at))
+            if secret:
+                return self.secret((*base, *at), node)
+        if isinstance(node, str):
+            return node if "$" not in node else self.text((*base, *at), node)
         if isinstance(node, MDict):
-            return {k: self.resolve(kind, entry, base, v, (*at, k)) for k, v in node.items()}
+            inner = at in kind.secret_parents
+            return {k: self.resolve(kind, entry, base, v, (*at, k), inner) for k, v in node.items()}
         if isinstance(node, list):
             return [self.resolve(kind, entry, base, v, (*at, i)) for i, v in enumerate(node)]
-        if isinstance(node, str):
-            return self.text(path, node)
         return node
 
     def entry(self, section: str, address: str, node: MDict, sandbox: str | None) -> list[Declared]:
@@ -198,6 +213,7 @@ class _FileCheck:
         refs: list[tuple[str, str, Location]] = []
         ref_locations: dict[tuple[str | int, ...], Location] = {}
         by_key = {r.key: r for r in kind.references}
+        top_secret = () in kind.secret_parents
         for key, value in node.items():
             if key in by_key and isinstance(value, str):
                 ref = by_key[key]
@@ -207,7 +223,7 @@ class _FileCheck:
                 ref_locations[ref.path] = location
                 resolved[key] = Ref(value, ref.attribute)
             else:
-                resolved[key] = self.resolve(kind, node, base, value, (key,))
+                resolved[key] = self.resolve(kind, node, base, value, (key,), top_secret)
         try:
             declared = kind.derived(address, resolved)
         except (KeyError, TypeError, ValueError, AttributeError, IndexError):

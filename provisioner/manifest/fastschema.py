@@ -83,15 +83,7 @@ def compile(schema: Mapping[str, Any]) -> Check:
             return _true
         if len(checks) == 1:
             return checks[0]
-        all_of = tuple(checks)
-
-        def every(v: Any) -> bool:
-            for c in all_of:
-                if not c(v):
-                    return False
-            return True
-
-        return every
+        return _all(tuple(checks))
 
     def obj(s: Mapping[str, Any]) -> Check:
         if "patternProperties" in s:
@@ -102,6 +94,8 @@ def compile(schema: Mapping[str, Any]) -> Check:
         names = one(s["propertyNames"]) if "propertyNames" in s else None
         least = s.get("minProperties", 0)
 
+        props_get = props.get
+
         def check(v: Any) -> bool:
             if not isinstance(v, dict):
                 return True
@@ -110,10 +104,12 @@ def compile(schema: Mapping[str, Any]) -> Check:
             for name in required:
                 if name not in v:
                     return False
+            if names is not None:
+                for key in v:
+                    if not names(key):
+                        return False
             for key, item in v.items():
-                if names is not None and not names(key):
-                    return False
-                if not props.get(key, extra)(item):
+                if not props_get(key, extra)(item):
                     return False
             return True
 
@@ -132,8 +128,13 @@ def compile(schema: Mapping[str, Any]) -> Check:
             return lambda v: any(t(v) for t in tests)
         if key == "enum":
             options = list(value)
+            if all(isinstance(o, str) for o in options):
+                texts = frozenset(options)
+                return lambda v: isinstance(v, str) and v in texts
             return lambda v: any(_same(v, o) for o in options)
         if key == "const":
+            if isinstance(value, str):
+                return lambda v: isinstance(v, str) and v == value
             return lambda v: _same(v, value)
         if key == "pattern":
             search = re.compile(value).search
@@ -160,11 +161,18 @@ def compile(schema: Mapping[str, Any]) -> Check:
 
             return items
         if key in ("allOf", "anyOf", "oneOf"):
-            parts = [one(p) for p in value]
+            parts = tuple(one(p) for p in value)
             if key == "allOf":
-                return lambda v: all(p(v) for p in parts)
+                return _all(parts)
             if key == "anyOf":
-                return lambda v: any(p(v) for p in parts)
+
+                def any_of(v: Any) -> bool:
+                    for p in parts:
+                        if p(v):
+                            return True
+                    return False
+
+                return any_of
             return lambda v: sum(1 for p in parts if p(v)) == 1
         if key == "not":
             inner = one(value)
@@ -185,6 +193,20 @@ def compile(schema: Mapping[str, Any]) -> Check:
             compiled[name] = one(defs[name])
         holder.append(compiled[name])
     return root
+
+
+def _all(checks: tuple[Check, ...]) -> Check:
+    if len(checks) == 2:
+        first, second = checks
+        return lambda v: first(v) and second(v)
+
+    def every(v: Any) -> bool:
+        for c in checks:
+            if not c(v):
+                return False
+        return True
+
+    return every
 
 
 def _same(a: Any, b: Any) -> bool:
