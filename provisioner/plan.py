@@ -173,7 +173,7 @@ def with_fingerprints(document: Mapping[str, Any], fps: Mapping[str, str]) -> Ma
     (only the containers on those paths are copied: the result is for comparing, not editing)."""
     if not fps:
         return document
-    paths = {tuple(dotted_path.split(".")): fp for dotted_path, fp in fps.items()}
+    paths: dict[doc.Path, Any] = {tuple(p.split(".")): fp for p, fp in fps.items()}
     try:
         return doc.replaced(document, paths)
     except (KeyError, TypeError):  # a container on the way is missing: build it
