@@ -399,7 +399,7 @@ def state_digests(state: State, org: str, sandboxes: Iterable[str]) -> dict[str,
 
 def _json_value(value: Any) -> Any:
     # Frozen documents (read-only mappings) are written as the objects they are.
-    if isinstance(value, Mapping):
+    if isinstance(value, doc.MAPS):
         return dict(value)
     return str(value)
 
