@@ -12,7 +12,7 @@ import functools
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, TypedDict
 
@@ -369,7 +369,7 @@ def compute(
         lookups=found,
         allow_delete=allow_delete,
         warnings=tuple(warnings),
-        state_digests=state_digests(state, org, scope),
+        state_digests=_StateDigests(state, org, scope),
     )
 
 
@@ -395,6 +395,32 @@ def state_digests(state: State, org: str, sandboxes: Iterable[str]) -> dict[str,
         text = json.dumps(rows, sort_keys=True, separators=(",", ":"), default=_json_value)
         out[sandbox] = "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
     return out
+
+
+class _StateDigests(Mapping[str, str]):
+    """state_digests(...), worked out when first read: only a saved plan needs them, and at
+    thousands of entries they cost a fifth of the plan's comparison. A State is immutable,
+    so the answer is the one the plan was made with."""
+
+    def __init__(self, state: State, org: str, sandboxes: Iterable[str]) -> None:
+        self._scope = sorted(set(sandboxes))
+        self._state = state
+        self._org = org
+        self._digests: dict[str, str] | None = None
+
+    def _all(self) -> dict[str, str]:
+        if self._digests is None:
+            self._digests = state_digests(self._state, self._org, self._scope)
+        return self._digests
+
+    def __getitem__(self, sandbox: str) -> str:
+        return self._all()[sandbox]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._scope)
 
 
 def _json_value(value: Any) -> Any:
