@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 from provisioner import diff, kinds
 from provisioner import document as doc
+from provisioner.client_api import Client
 from provisioner.document import Ref
 from provisioner.errors import (
     ApiError,
@@ -45,22 +46,6 @@ _NOT_ATTEMPTED = (
     "not attempted: an earlier change could not reach the service at all; run apply again "
     "once it answers"
 )
-
-
-class Client(Protocol):
-    """What the executor needs of provisioner.client.FlowServiceClient."""
-
-    def list_items(
-        self, kind: Kind, sandbox: str, *, name: str | None = None
-    ) -> Any: ...
-    def get_item(self, kind: Kind, sandbox: str, id: str) -> dict[str, Any] | None: ...
-    def create_item(self, kind: Kind, sandbox: str, body: dict[str, Any]) -> tuple[str, str]: ...
-    def patch_item(
-        self, kind: Kind, sandbox: str, id: str, etag: str, ops: list[dict[str, Any]]
-    ) -> str: ...
-    def delete_item(self, kind: Kind, sandbox: str, id: str) -> bool: ...
-    def put_item(self, kind: Kind, sandbox: str, id: str, body: Mapping[str, Any]) -> dict[str, Any]: ...
-    def action(self, kind: Kind, sandbox: str, id: str, op: str) -> str: ...
 
 
 class Writer(Protocol):

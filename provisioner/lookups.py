@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 from provisioner import kinds
+from provisioner.client_api import Client
 from provisioner.errors import PlanError
 from provisioner.model import Remote, Resource
 
 
-def find(client: Any, resources: Iterable[Resource]) -> dict[tuple[str, str], Remote]:
+def find(client: Client, resources: Iterable[Resource]) -> dict[tuple[str, str], Remote]:
     """What each declared dataset is, by (sandbox, address); PlanError naming every dataset
     that is missing or whose name is ambiguous."""
     wanted: dict[str, list[Resource]] = {}
@@ -37,14 +37,14 @@ def find(client: Any, resources: Iterable[Resource]) -> dict[tuple[str, str], Re
         for res in sorted(declared, key=lambda r: r.address):
             where = f"{sandbox}/{res.address}"
             if "id" in res.document:
-                item = client.get_item(kind, sandbox, str(res.document["id"]))
-                if item is None:
+                by_id = client.get_item(kind, sandbox, str(res.document["id"]))
+                if by_id is None:
                     problems.append(
                         f"{where}: no dataset has the id {res.document['id']} in sandbox "
                         f"{sandbox}; check the id, or give the dataset's name instead"
                     )
                 else:
-                    found[(sandbox, res.address)] = kind.read(item, sandbox)
+                    found[(sandbox, res.address)] = kind.read(by_id, sandbox)
                 continue
             name = str(res.document["name"])
             matches = by_name.get(name, [])

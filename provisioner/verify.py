@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from provisioner.console import Console
 from provisioner.errors import ProvisionerError
+
+if TYPE_CHECKING:
+    from provisioner.client_api import Client
 
 
 @dataclass(frozen=True)
@@ -24,7 +27,7 @@ class Verdict:
     error: str | None = None
 
 
-def verify(client: Any, targets: list[Target], parallelism: int = 10) -> list[Verdict]:
+def verify(client: Client, targets: list[Target], parallelism: int = 10) -> list[Verdict]:
     def one(t: Target) -> Verdict:
         try:
             return Verdict(t, bool(client.test_connection(t.sandbox, t.id)))
@@ -88,7 +91,7 @@ def path_targets(plan: Any) -> tuple[list[PathTarget], list[str]]:
     return targets, later
 
 
-def explore(client: Any, targets: list[PathTarget], parallelism: int = 10) -> list[Verdict]:
+def explore(client: Client, targets: list[PathTarget], parallelism: int = 10) -> list[Verdict]:
     """One explore call per source: the folder of its path, then the last segment matched."""
     import fnmatch
     import posixpath

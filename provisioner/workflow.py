@@ -11,9 +11,10 @@ from dataclasses import replace
 
 from provisioner import lookups
 from provisioner import plan as planning
+from provisioner.listing import Scope, Wanted, fetch_remote
 from provisioner.manifest import Manifests, load
 from provisioner.model import Resource
-from provisioner.runtime import Runtime, Scope, Wanted, default_sandbox, fetch_remote
+from provisioner.runtime import Runtime, default_sandbox
 from provisioner.state import State
 
 

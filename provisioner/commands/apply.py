@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from provisioner.console import Console
 from provisioner.render import escape
+
+if TYPE_CHECKING:
+    from provisioner.client_api import Client
 
 
 def run(
@@ -110,7 +113,7 @@ def run(
     return 0 if applied and verified else 1
 
 
-def _reader(client: Any) -> Callable[[str, str, list[str]], list[Any]]:
+def _reader(client: Client) -> Callable[[str, str, list[str]], list[Any]]:
     """Items by id, for the staleness check of a saved plan (one filtered read per chunk)."""
     from provisioner import kinds
 
@@ -160,7 +163,7 @@ def _progress(console: Console, total: int) -> Callable[[Any], None]:
     return report
 
 
-def _verify(console: Console, client: Any, store: Any, plan: Any, parallelism: int) -> bool:
+def _verify(console: Console, client: Client, store: Any, plan: Any, parallelism: int) -> bool:
     """Test the credentials of every declared connection the state now owns."""
     from provisioner import verify as checks
 

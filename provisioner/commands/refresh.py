@@ -18,10 +18,10 @@ def run(
     from provisioner import refresh as findings_of
     from provisioner.commands._scope import scope_sandboxes
     from provisioner.commands._session import writing
+    from provisioner.listing import fetch_remote
     from provisioner.plan import Drift, stranger_warning
     from provisioner.render import escape
     from provisioner.render.text import when
-    from provisioner.runtime import fetch_remote
 
     with writing(
         console, state=state, command="refresh", lock_timeout=lock_timeout, emulator=emulator

@@ -14,7 +14,7 @@ from provisioner import kinds
 from provisioner.client import FILTER_BUDGET, FlowServiceClient, filter_chunks
 from provisioner.emulator import errors as emu_errors
 from provisioner.emulator.app import Request, Response
-from provisioner.runtime import RemoteReader, Wanted, fetch_remote
+from provisioner.listing import RemoteReader, Wanted, fetch_remote
 
 S3 = kinds.get("amazon-s3")
 
