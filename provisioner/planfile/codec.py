@@ -4,6 +4,12 @@ A saved plan holds no secret. It records what the plan relied on, so that `apply
 refuse it when any of these moved: the state (lineage and serial), the manifests (their digest
 and what each resolves to), the remote connections (their etags), and the secrets in the
 environment (their salted fingerprints, compared per parameter, never by value).
+
+Format 3: the file is the plan's one data form, the very document `plan --json` prints
+(provisioner/plan_data.py), under `plan`, plus an envelope (endpoint, emulator, state salt and
+digests, manifests) and a checksum of both. Loading checks the marker, the version, the schema
+(schemas/plan.schema.json, $defs/saved_plan), the checksum, then that the decoded plan encodes
+to the same document again.
 """
 
 from __future__ import annotations

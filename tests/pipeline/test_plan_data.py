@@ -183,3 +183,52 @@ def test_a_saved_plan_of_an_older_version_is_refused(env: Any, cli: Any, tmp_pat
     assert "plan.bin was saved by an older provisioner" in r.err
     assert "run 'provisioner plan --out plan.bin' again" in r.err
     assert RawApi(env.url).list() == []
+
+
+# -- the compiled check that answers for valid files never accepts what the schema refuses -------
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers(-3, 3) | st.floats(allow_nan=False, width=16) | _text,
+    lambda inner: st.lists(inner, max_size=2) | st.dictionaries(_text, inner, max_size=2),
+    max_leaves=4,
+)
+
+
+def _spots(node: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    out = [path]
+    if isinstance(node, dict):
+        for k, v in node.items():
+            out += _spots(v, (*path, k))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            out += _spots(v, (*path, i))
+    return out
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_the_fast_check_agrees_with_jsonschema_on_edited_files(data: st.DataObject) -> None:
+    from provisioner.planfile import codec, validation
+    from tests.pipeline.plans import every_action
+
+    plan = data.draw(st.sampled_from([every_action()]) | plans())
+    doc = json.loads(codec.dumps(planfile.SavedPlan(
+        plan=plan, paths=("m.yaml",), sandbox=None, emulator=True, desired={"prod/a": {"name": "A"}},
+        salt=None, endpoint="emulator")))
+    for _ in range(data.draw(st.integers(1, 3))):
+        spot = data.draw(st.sampled_from(_spots(doc)[1:]))
+        parent = doc
+        for key in spot[:-1]:
+            parent = parent[key]
+        if data.draw(st.booleans()):
+            parent[spot[-1]] = data.draw(_json)
+        elif isinstance(parent, dict):
+            del parent[spot[-1]]
+    schema = schemas_loader.load("plan.schema.json")
+    import referencing
+    import referencing.jsonschema
+
+    registry: Any = referencing.Registry().with_resource(
+        schema["$id"], referencing.jsonschema.DRAFT202012.create_resource(schema))
+    full = jsonschema.Draft202012Validator({"$ref": schema["$id"] + "#/$defs/saved_plan"}, registry=registry)
+    assert (validation.first_problem(doc) is None) == full.is_valid(doc)
