@@ -245,7 +245,9 @@ def load(path: str | Path) -> SavedPlan:
     # again (the derived keys, such as actions and summary, included).
     again = plan_data.document(saved.plan)
     again["provisioner_version"] = doc["plan"]["provisioner_version"]
-    where = None if again == doc["plan"] else plan_data.first_difference(doc["plan"], again, "/plan")
+    where = None
+    if again != doc["plan"]:
+        where = plan_data.first_difference(doc["plan"], again, "/plan")
     if where is not None:
         raise PlanError(
             f"the plan file {p} is inconsistent: {escape.plain(where)[:200]} does not match what "

@@ -2,8 +2,9 @@
 
 Both validators are built once per process: manifest.fastschema's compiled yes/no check of the
 same schema answers for a valid file (jsonschema costs seconds for thousands of changes), and
-only a file it refuses goes through jsonschema, which finds the first problem's pointer. What a problem says comes from the file, which anyone
-may have edited: keys and values are escaped and shortened, and a value is never quoted whole.
+only a file it refuses goes through jsonschema, which finds the first problem's pointer.
+What a problem says comes from the file, which anyone may have edited: keys and values are
+escaped and shortened, and a value is never quoted whole.
 """
 
 from __future__ import annotations
