@@ -145,6 +145,8 @@ def compile(schema: Mapping[str, Any]) -> Check:
             return lambda v: not isinstance(v, str) or len(v) <= value
         if key in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
             return _bound(key, value)
+        if key == "uniqueItems":
+            return _unique if value else _true
         if key == "minItems":
             return lambda v: not isinstance(v, list) or len(v) >= value
         if key == "maxItems":
@@ -214,6 +216,14 @@ def _same(a: Any, b: Any) -> bool:
     if isinstance(a, bool) or isinstance(b, bool):
         return type(a) is type(b) and a == b
     return bool(a == b)
+
+
+def _unique(v: Any) -> bool:
+    # Python's == equates more than JSON's (true with 1): a "not unique" there only sends the
+    # document to jsonschema, never accepts one it refuses.
+    if not isinstance(v, list):
+        return True
+    return all(a != b for i, a in enumerate(v) for b in v[i + 1 :])
 
 
 def _bound(key: str, limit: float) -> Check:

@@ -177,9 +177,11 @@ def check_target(saved: SavedPlan, *, path: str, org: str, endpoint: str) -> Non
 
 
 def _canonical(plan: Plan) -> list[dict[str, Any]]:
-    from provisioner.planfile.codec import _change
+    """The changes in their one data form (plan_data), without the plan's --allow-delete
+    (compared on its own below)."""
+    from provisioner.plan_data import change_data
 
-    return [_change(c) for c in plan.changes]
+    return [change_data(c) for c in plan.changes]
 
 
 def _differences(saved: Plan, fresh: Plan) -> list[str]:

@@ -215,7 +215,7 @@ def test_a_saved_plan_of_the_chain_is_applied_exactly(chain_env: Any, cli: Any, 
     r = cli("plan", "--out", "plan.bin", str(examples))
     assert r.code == 0, r.err
     doc = json.loads((tmp_path / "plan.bin").read_text())
-    flow = next(c for c in doc["changes"] if c["address"] == "campaign-ingest")
+    flow = next(c for c in doc["plan"]["changes"] if c["address"] == "campaign-ingest")
     assert flow["depends_on"] == ["campaign-exports", "campaign-ingest.mapping", "campaign-lake"]
     shown = cli("show", "--json", "plan.bin")
     assert shown.code == 0 and json.loads(shown.out)["summary"]["create"] == 7

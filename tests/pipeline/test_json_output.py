@@ -48,7 +48,7 @@ def only(doc: dict[str, Any], address: str) -> dict[str, Any]:
 def test_create(env: Any, cli: Any, tmp_path: Path, validator: Any) -> None:
     manifest(tmp_path, alpha=s3("Alpha", description="d"))
     doc = plan_json(cli, validator)
-    assert doc["format_version"] == "1.1"
+    assert doc["format_version"] == "1.2"
     assert doc["summary"] == {"create": 1, "update": 0, "delete": 0, "adopt": 0}
     assert doc["action_counts"]["create"] == 1
     c = only(doc, "alpha")

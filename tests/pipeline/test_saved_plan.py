@@ -37,10 +37,10 @@ def test_saved_plan_is_applied_exactly_without_prompt(env: Any, cli: Any, tmp_pa
     doc = saved(tmp_path, cli)
     text = (tmp_path / "plan.bin").read_text()
     assert SECRET not in text
-    assert doc["format"] == "provisioner-saved-plan" and doc["format_version"] == 2
-    assert doc["state"]["serial"] == 0 and doc["manifests"]["paths"] == ["m.yaml"]
-    assert [c["action"] for c in doc["changes"]] == ["create", "create"]
-    assert all(c["secret_fingerprints"]["auth.params.s3SecretKey"].startswith("hmac-sha256:") for c in doc["changes"])
+    assert doc["format"] == "provisioner-saved-plan" and doc["format_version"] == 3
+    assert doc["plan"]["state"]["serial"] == 0 and doc["manifests"]["paths"] == ["m.yaml"]
+    assert [c["action"] for c in doc["plan"]["changes"]] == ["create", "create"]
+    assert all(c["secret_fingerprints"]["auth.params.s3SecretKey"].startswith("hmac-sha256:") for c in doc["plan"]["changes"])
     assert not (tmp_path / "provisioner.state.json").exists()  # plan writes no state
 
     r = cli("apply", "plan.bin")  # not a terminal, no --auto-approve: a saved plan needs neither
@@ -50,7 +50,7 @@ def test_saved_plan_is_applied_exactly_without_prompt(env: Any, cli: Any, tmp_pa
     assert names == ["Alpha", "Beta"]
     st = state(tmp_path)
     # the state continues the lineage the plan was made with (there was no state file before)
-    assert st["lineage"] == doc["state"]["lineage"]
+    assert st["lineage"] == doc["plan"]["state"]["lineage"]
     assert cli("plan", "m.yaml", "--detailed-exitcode").code == 0
 
     r = cli("apply", "plan.bin")  # a plan is applied once: the state has moved on
@@ -70,12 +70,12 @@ def test_saved_plan_is_deterministic_and_holds_what_apply_relies_on(env: Any, cl
     doc = first[0]
     st = state(tmp_path)
     entry = next(iter(st["resources"].values())) if isinstance(st["resources"], dict) else st["resources"][0]
-    assert doc["state"]["lineage"] == st["lineage"] and doc["state"]["serial"] == st["serial"]
+    assert doc["plan"]["state"]["lineage"] == st["lineage"] and doc["plan"]["state"]["serial"] == st["serial"]
     assert doc["state"]["salt"] is None  # the state file holds it
-    assert len(doc["manifests"]["digest"]) == 64
-    (change,) = doc["changes"]
+    assert len(doc["plan"]["manifest_digest"]) == 64
+    (change,) = doc["plan"]["changes"]
     assert change["action"] == "update"
-    assert change["remote_id"] == entry_id(st) and change["remote_etag"] == entry_etag(st)
+    assert change["connection_id"] == entry_id(st) and change["etag"] == entry_etag(st)
     assert doc["checksum"].startswith("sha256:")
     assert entry is not None
 
@@ -195,7 +195,7 @@ def test_a_fresh_create_is_stale_when_the_name_was_taken_since(env: Any, cli: An
 def test_a_modified_plan_file_is_refused(env: Any, cli: Any, tmp_path: Path) -> None:
     manifest(tmp_path, alpha=s3("Alpha"))
     doc = saved(tmp_path, cli)
-    doc["changes"][0]["name"] = "Sneaky"
+    doc["plan"]["changes"][0]["name"] = "Sneaky"
     (tmp_path / "plan.bin").write_text(json.dumps(doc))
     r = cli("apply", "plan.bin")
     assert r.code == 1
@@ -218,7 +218,7 @@ def test_a_plan_for_another_org_is_refused(env: Any, cli: Any, tmp_path: Path, m
     monkeypatch.setenv("AEP_ORG_ID", "OTHERORG000000000000000@AdobeOrg")
     r = cli("apply", "plan.bin")
     assert r.code == 1
-    assert f"was made for org {doc['org']}, but the credentials are for org OTHERORG" in r.err
+    assert f"was made for org {doc['plan']['org']}, but the credentials are for org OTHERORG" in r.err
 
 
 def test_saved_delete_needs_allow_delete(env: Any, cli: Any, tmp_path: Path) -> None:
@@ -260,8 +260,12 @@ def test_show_saved_plan_as_text_and_json(env: Any, cli: Any, tmp_path: Path) ->
     assert doc["changes"][0]["action"] == "create"
     # the same document `plan --json` printed for the same plan
     planned = json.loads(cli("plan", "m.yaml", "--json").out)
-    for key in ("changes", "summary", "action_counts", "org", "sandboxes"):
+    for key in ("summary", "action_counts", "org", "sandboxes"):
         assert planned[key] == doc[key]
+    # With no state file yet, each plan draws a fresh salt: only the fingerprints differ.
+    for c in planned["changes"] + doc["changes"]:
+        assert c.pop("secret_fingerprints").keys() == {"auth.params.s3SecretKey"}
+    assert planned["changes"] == doc["changes"]
 
 
 def test_show_something_that_is_not_a_plan(env: Any, cli: Any, tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
+from provisioner import plan_data
 from provisioner.planfile import _checksum
 from tests.aep import RawApi, s3, write_manifest
 from tests.truth.conftest import SECRET
@@ -42,10 +43,14 @@ def names(url: str, sandbox: str = "prod") -> list[str]:
 
 
 def tamper(path: Path, edit: Any) -> None:
-    """Edit a saved plan and recompute its (unkeyed) checksum, as an attacker can."""
+    """Edit a saved plan's changes and recompute its derived keys and (unkeyed) checksum, as an
+    attacker can: the file stays valid and consistent, only the fresh plan can tell."""
     doc = json.loads(path.read_text())
     doc.pop("checksum")
-    edit(doc)
+    edit(doc["plan"])
+    version = doc["plan"]["provisioner_version"]
+    doc["plan"] = plan_data.document(plan_data.plan_from_document(doc["plan"]))
+    doc["plan"]["provisioner_version"] = version
     doc["checksum"] = _checksum(doc)
     path.write_text(json.dumps(doc, sort_keys=True, indent=2) + "\n")
 
@@ -107,7 +112,7 @@ def test_apply_of_a_saved_plan_with_a_delete_not_allowed_exits_non_zero(
     assert names(env.url) == ["Alpha", "Beta"]
     # decided at plan time: the saved plan records --allow-delete, and apply then does it all
     ok(cli("plan", "m.yaml", "--allow-delete", "--out", "plan.bin"))
-    assert json.loads((tmp_path / "plan.bin").read_text())["allow_delete"] is True
+    assert json.loads((tmp_path / "plan.bin").read_text())["plan"]["allow_delete"] is True
     r = ok(cli("apply", "plan.bin"))
     assert "1 deleted" in r.out
     assert names(env.url) == ["Alpha"]
@@ -154,7 +159,7 @@ def test_edited_plan_cannot_delete_what_the_state_does_not_own(
     def retarget(doc: dict[str, Any]) -> None:
         for c in doc["changes"]:
             if c["action"] == "delete":
-                c["remote_id"] = stranger["id"]
+                c["connection_id"] = stranger["id"]
 
     tamper(tmp_path / "plan.bin", retarget)
     r = cli("apply", "plan.bin")
@@ -173,8 +178,8 @@ def test_edited_plan_cannot_turn_a_no_op_into_a_replace(env: Any, cli: Any, tmp_
     def replace_any(doc: dict[str, Any]) -> None:
         (c,) = doc["changes"]
         c["action"] = "replace"
-        c["remote_id"] = stranger["id"]  # with its etag, so that only a re-plan can tell
-        c["remote_etag"] = stranger["etag"]
+        c["connection_id"] = stranger["id"]  # with its etag, so that only a re-plan can tell
+        c["etag"] = stranger["etag"]
         doc["allow_delete"] = True
 
     tamper(tmp_path / "plan.bin", replace_any)
