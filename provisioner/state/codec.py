@@ -148,17 +148,84 @@ class _Checker:
 _COMMON_KEYS = frozenset({"id", "etag", "protect", "dependsOn", "attributes"})
 
 
-def _kind_of(record: dict[str, Any]) -> Any:
-    """The kind of a record: its `kind`, or (format 1 base connections) its `type`."""
-    from provisioner import kinds
+def _kinds() -> Any:
+    from provisioner import kinds  # not at the top: the kinds import the model, which is ours
 
+    return kinds.all_kinds().kinds
+
+
+def _kind_of(record: dict[str, Any], registry: Any = None) -> Any:
+    """The kind of a record: its `kind`, or (format 1 base connections) its `type`."""
     name = record.get("kind", record.get("type"))
     if not isinstance(name, str):
         return None
-    return kinds.all_kinds().kinds.get(name)
+    return (registry if registry is not None else _kinds()).get(name)
 
 
-def _entry(c: _Checker, raw: Any, org: str, sandbox: str, address: str) -> StateEntry | None:
+def _is_str_map(value: Any) -> bool:
+    return isinstance(value, dict) and all(type(v) is str for v in value.values())
+
+
+def _fingerprints_ok(prints: dict[str, str]) -> bool:
+    match = FINGERPRINT_RE.match
+    return all(match(v) for v in prints.values())
+
+
+def _plausible_keyed(d: dict[str, Any], allowed: frozenset[str]) -> bool:
+    """True when a record of a kind with state_keys passes every check of _check_keyed: the
+    quick gate of the common case. False decides nothing (the full checks then speak)."""
+    if d.keys() != allowed:
+        return False
+    spec, auth = d["connectionSpec"], d["auth"]
+    if not (isinstance(spec, dict) and spec.keys() == _SPEC_KEYS):
+        return False
+    if not (isinstance(auth, dict) and auth.keys() == _AUTH_KEYS):
+        return False
+    params, prints = auth["params"], auth["secretFingerprints"]
+    if not (_is_str_map(params) and _is_str_map(prints) and _fingerprints_ok(prints)):
+        return False
+    if any(is_secret_key(k) for k in params):
+        return False
+    name, description, type_ = d["name"], d["description"], d["type"]
+    spec_id, spec_version, spec_name = spec["id"], spec["version"], auth["specName"]
+    return (
+        type(name) is str
+        and type(description) is str
+        and type(type_) is str
+        and type_ != ""
+        and type(spec_id) is str
+        and spec_id != ""
+        and type(spec_version) is str
+        and type(spec_name) is str
+        and spec_name != ""
+        and _common_ok(d)
+    )
+
+
+def _plausible(d: dict[str, Any]) -> bool:
+    """The quick gate for a kind without state_keys (see _plausible_keyed)."""
+    if "id" not in d or "etag" not in d or "protect" not in d:
+        return False
+    prints = d.get("secretFingerprints", {})
+    return _is_str_map(prints) and _fingerprints_ok(prints) and _common_ok(d)
+
+
+def _common_ok(d: dict[str, Any]) -> bool:
+    rid, etag, depends = d.get("id", ""), d.get("etag", ""), d.get("dependsOn", [])
+    return (
+        type(d.get("protect", False)) is bool
+        and type(rid) is str
+        and rid != ""
+        and type(etag) is str
+        and isinstance(depends, list)
+        and all(type(x) is str for x in depends)
+        and isinstance(d.get("attributes", {}), dict)
+    )
+
+
+def _entry(
+    c: _Checker, raw: Any, org: str, sandbox: str, address: str, registry: Any = None
+) -> StateEntry | None:
     where = f"resources.{org}.{sandbox}.{address}"
     before = len(c.problems)
     if not ADDRESS_RE.match(address):
@@ -169,7 +236,7 @@ def _entry(c: _Checker, raw: Any, org: str, sandbox: str, address: str) -> State
     if not isinstance(raw, dict):
         c.fail(f"{where} must be an object")
         return None
-    kind = _kind_of(raw)
+    kind = _kind_of(raw, registry)
     if kind is None:
         if "type" not in raw and "kind" not in raw:
             c.fail(f"{where}.type is missing")
@@ -178,55 +245,15 @@ def _entry(c: _Checker, raw: Any, org: str, sandbox: str, address: str) -> State
         return None
     keys = kind.state_keys()
     if keys is not None:
-        d = c.obj(raw, where, keys | (_COMMON_KEYS - {"dependsOn", "attributes"}))
-        if d is None:
-            return None
-        spec = c.obj(d.get("connectionSpec", {}), f"{where}.connectionSpec", _SPEC_KEYS) or {}
-        auth = c.obj(d.get("auth", {}), f"{where}.auth", _AUTH_KEYS) or {}
-        params = c.string_map(auth.get("params", {}), f"{where}.auth.params")
-        prints = c.string_map(
-            auth.get("secretFingerprints", {}), f"{where}.auth.secretFingerprints"
-        )
-        c.string(d.get("name", ""), f"{where}.name")
-        c.string(d.get("description", ""), f"{where}.description")
-        c.string(d.get("type", ""), f"{where}.type", empty=False)
-        c.string(spec.get("id", ""), f"{where}.connectionSpec.id", empty=False)
-        c.string(spec.get("version", ""), f"{where}.connectionSpec.version")
-        c.string(auth.get("specName", ""), f"{where}.auth.specName", empty=False)
-        fp_where = f"{where}.auth.secretFingerprints"
-    else:
-        d = raw
-        for key in ("id", "etag", "protect"):
-            if key not in d:
-                c.fail(f"{where}.{key} is missing")
-        params = {}
-        prints = c.string_map(d.get("secretFingerprints", {}), f"{where}.secretFingerprints")
-        fp_where = f"{where}.secretFingerprints"
-    for key in sorted(params):
-        if is_secret_key(key):
-            c.fail(
-                f"{where}.auth.params.{key} is a secret parameter, which a state file must "
-                "never hold (only its fingerprint, under secretFingerprints)"
-            )
-    for key, value in sorted(prints.items()):
-        if not FINGERPRINT_RE.match(value):
-            c.fail(f'{fp_where}.{key} is not a fingerprint ("hmac-sha256:" and 64 hex digits)')
-    protect = d.get("protect", False)
-    if not isinstance(protect, bool):
-        c.fail(f"{where}.protect must be true or false")
-    rid = c.string(d.get("id", ""), f"{where}.id", empty=False)
-    etag = c.string(d.get("etag", ""), f"{where}.etag")
-    depends = d.get("dependsOn", [])
-    if not isinstance(depends, list) or not all(isinstance(x, str) for x in depends):
-        c.fail(f"{where}.dependsOn must be a list of addresses")
-        depends = []
-    attributes = d.get("attributes", {})
-    if not isinstance(attributes, dict):
-        c.fail(f"{where}.attributes must be an object")
-        attributes = {}
+        allowed = keys | (_COMMON_KEYS - {"dependsOn", "attributes"})
+        if not _plausible_keyed(raw, allowed):
+            _check_keyed(c, raw, where, allowed)
+    elif not _plausible(raw):
+        _check_generic(c, raw, where)
     if len(c.problems) > before:
         return None
-    record = {k: v for k, v in d.items() if k not in _COMMON_KEYS}
+    # Every check passed: the values below are present (or absent with these defaults) and valid.
+    record = {k: v for k, v in raw.items() if k not in _COMMON_KEYS}
     try:
         document, fingerprints = kind.from_state(record)
         return StateEntry(
@@ -234,17 +261,70 @@ def _entry(c: _Checker, raw: Any, org: str, sandbox: str, address: str) -> State
             sandbox=sandbox,
             address=address,
             kind=kind.name,
-            id=rid,
-            etag=etag,
+            id=raw["id"],
+            etag=raw["etag"],
             document=document,
             secret_fingerprints=fingerprints,
-            protect=protect,
-            depends_on=tuple(depends),
-            attributes=attributes,
+            protect=raw["protect"],
+            depends_on=tuple(raw.get("dependsOn", ())),
+            attributes=raw.get("attributes", {}),
         )
     except (KeyError, TypeError, ValueError) as exc:
         c.fail(f"{where} is not a valid {kind.label} record ({type(exc).__name__})")
         return None
+
+
+def _check_keyed(c: _Checker, raw: dict[str, Any], where: str, allowed: frozenset[str]) -> None:
+    """Every problem of a record of a kind with state_keys (a base connection)."""
+    d = c.obj(raw, where, allowed)
+    if d is None:
+        return
+    spec = c.obj(d.get("connectionSpec", {}), f"{where}.connectionSpec", _SPEC_KEYS) or {}
+    auth = c.obj(d.get("auth", {}), f"{where}.auth", _AUTH_KEYS) or {}
+    params = c.string_map(auth.get("params", {}), f"{where}.auth.params")
+    prints = c.string_map(auth.get("secretFingerprints", {}), f"{where}.auth.secretFingerprints")
+    c.string(d.get("name", ""), f"{where}.name")
+    c.string(d.get("description", ""), f"{where}.description")
+    c.string(d.get("type", ""), f"{where}.type", empty=False)
+    c.string(spec.get("id", ""), f"{where}.connectionSpec.id", empty=False)
+    c.string(spec.get("version", ""), f"{where}.connectionSpec.version")
+    c.string(auth.get("specName", ""), f"{where}.auth.specName", empty=False)
+    for key in sorted(params):
+        if is_secret_key(key):
+            c.fail(
+                f"{where}.auth.params.{key} is a secret parameter, which a state file must "
+                "never hold (only its fingerprint, under secretFingerprints)"
+            )
+    _check_prints(c, prints, f"{where}.auth.secretFingerprints")
+    _check_common(c, d, where)
+
+
+def _check_generic(c: _Checker, d: dict[str, Any], where: str) -> None:
+    """Every problem of a record of a kind without state_keys."""
+    for key in ("id", "etag", "protect"):
+        if key not in d:
+            c.fail(f"{where}.{key} is missing")
+    prints = c.string_map(d.get("secretFingerprints", {}), f"{where}.secretFingerprints")
+    _check_prints(c, prints, f"{where}.secretFingerprints")
+    _check_common(c, d, where)
+
+
+def _check_prints(c: _Checker, prints: dict[str, str], fp_where: str) -> None:
+    for key, value in sorted(prints.items()):
+        if not FINGERPRINT_RE.match(value):
+            c.fail(f'{fp_where}.{key} is not a fingerprint ("hmac-sha256:" and 64 hex digits)')
+
+
+def _check_common(c: _Checker, d: dict[str, Any], where: str) -> None:
+    if not isinstance(d.get("protect", False), bool):
+        c.fail(f"{where}.protect must be true or false")
+    c.string(d.get("id", ""), f"{where}.id", empty=False)
+    c.string(d.get("etag", ""), f"{where}.etag")
+    depends = d.get("dependsOn", [])
+    if not isinstance(depends, list) or not all(isinstance(x, str) for x in depends):
+        c.fail(f"{where}.dependsOn must be a list of addresses")
+    if not isinstance(d.get("attributes", {}), dict):
+        c.fail(f"{where}.attributes must be an object")
 
 
 def _nested(c: _Checker, value: Any, where: str) -> dict[str, Any]:
@@ -304,6 +384,7 @@ def decode(doc: Any) -> State:
     if "salt" in top and isinstance(top["salt"], str) and not _SALT_RE.match(salt):
         c.fail("salt must be 16 to 128 lower-case hex digits")
     entries: dict[tuple[str, str, str], StateEntry] = {}
+    registry = _kinds()
     for org, sandboxes in _nested(c, top.get("resources", {}), "resources").items():
         for sandbox, addresses in _nested(c, sandboxes, f"resources.{org}").items():
             if not SANDBOX_NAME.fullmatch(sandbox):  # it would go on the wire as it is
@@ -313,7 +394,7 @@ def decode(doc: Any) -> State:
                 )
                 continue
             for address, entry_doc_ in _nested(c, addresses, f"resources.{org}.{sandbox}").items():
-                entry = _entry(c, entry_doc_, org, sandbox, address)
+                entry = _entry(c, entry_doc_, org, sandbox, address, registry)
                 if entry is not None:
                     entries[entry.key] = entry
     if c.problems:

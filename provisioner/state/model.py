@@ -44,16 +44,49 @@ def _frozen_map(value: Mapping[str, str]) -> Mapping[str, str]:
     return MappingProxyType(dict(sorted(value.items())))
 
 
+# is_secret_key is a regex search; state documents repeat a handful of keys thousands of times.
+_SECRET_KEYS: dict[str, bool] = {}
+_SECRET_KEYS_MAX = 4096
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _secret_key(key: str) -> bool:
+    known = _SECRET_KEYS.get(key)
+    if known is None:
+        known = is_secret_key(key)
+        if len(_SECRET_KEYS) < _SECRET_KEYS_MAX:
+            _SECRET_KEYS[key] = known
+    return known
+
+
+def _freeze(node: Any, suspect: list[bool]) -> Any:
+    """A private deep copy of a JSON value: every Mapping a read-only MappingProxyType, every
+    list or tuple a list (of frozen values), so no caller can change an entry after the fact.
+
+    Appends to `suspect` when a leaf may be secret (a Secret, or a value under a secret-looking
+    key). That over-approximates the exact check in StateEntry, which then runs to decide.
+    """
+    kind = type(node)
+    if kind is dict or kind is MappingProxyType or isinstance(node, Mapping):
+        out: dict[Any, Any] = {}
+        for key, value in node.items():
+            if not isinstance(key, str) or _secret_key(key):
+                suspect.append(True)
+            if type(value) in _SCALARS:
+                out[key] = value
+            else:
+                out[key] = _freeze(value, suspect)
+        return MappingProxyType(out)
+    if kind is list or kind is tuple or isinstance(node, (list, tuple)):
+        return [v if type(v) in _SCALARS else _freeze(v, suspect) for v in node]
+    if isinstance(node, Secret):
+        suspect.append(True)
+    return node
+
+
 def _frozen_doc(value: Mapping[str, Any]) -> Mapping[str, Any]:
     """A private deep copy (JSON values), so no caller can change an entry after the fact."""
-    def freeze(node: Any) -> Any:
-        if isinstance(node, Mapping):
-            return MappingProxyType({k: freeze(v) for k, v in node.items()})
-        if isinstance(node, (list, tuple)):
-            return [freeze(v) for v in node]
-        return node
-
-    frozen: Mapping[str, Any] = freeze(value)
+    frozen: Mapping[str, Any] = _freeze(value, [])
     return frozen
 
 
@@ -81,7 +114,27 @@ class StateEntry:
 
     def __post_init__(self) -> None:
         # Guards against programming errors: a secret must never reach the state file. The
-        # messages name the path, never its value.
+        # messages name the path, never its value. Freezing flags what may be secret in the
+        # same walk; only then do the exact checks run.
+        suspect: list[bool] = []
+        document = _freeze(self.document, suspect)
+        if suspect:
+            self._refuse_secrets()
+        for key, value in self.secret_fingerprints.items():
+            if not isinstance(value, str) or not FINGERPRINT_RE.match(value):
+                raise ValueError(
+                    f"state entry {self.address}: secret_fingerprints[{key!r}] is not an "
+                    "hmac-sha256 fingerprint; pass it through fingerprint()"
+                )
+        object.__setattr__(self, "document", document)
+        object.__setattr__(self, "secret_fingerprints", _frozen_map(self.secret_fingerprints))
+        object.__setattr__(self, "attributes", _frozen_doc(self.attributes))
+        if self.depends_on:
+            object.__setattr__(self, "depends_on", tuple(sorted(set(self.depends_on))))
+        elif type(self.depends_on) is not tuple:
+            object.__setattr__(self, "depends_on", ())
+
+    def _refuse_secrets(self) -> None:
         for path, value in doc.leaves(self.document):
             if isinstance(value, Secret) or (path and is_secret_key(str(path[-1]))):
                 raise ValueError(
@@ -89,16 +142,6 @@ class StateEntry:
                     f"(at {doc.dotted(path)}); "
                     "store its fingerprint in secret_fingerprints instead"
                 )
-        for key, value in self.secret_fingerprints.items():
-            if not isinstance(value, str) or not FINGERPRINT_RE.match(value):
-                raise ValueError(
-                    f"state entry {self.address}: secret_fingerprints[{key!r}] is not an "
-                    "hmac-sha256 fingerprint; pass it through fingerprint()"
-                )
-        object.__setattr__(self, "document", _frozen_doc(self.document))
-        object.__setattr__(self, "secret_fingerprints", _frozen_map(self.secret_fingerprints))
-        object.__setattr__(self, "attributes", _frozen_doc(self.attributes))
-        object.__setattr__(self, "depends_on", tuple(sorted(set(self.depends_on))))
 
     @property
     def key(self) -> Key:
