@@ -84,13 +84,10 @@ def _freeze(node: Any, suspect: list[bool]) -> Any:
     return node
 
 
-def _frozen_doc(value: Mapping[str, Any]) -> Mapping[str, Any]:
-    """A private deep copy (JSON values), so no caller can change an entry after the fact."""
-    frozen: Mapping[str, Any] = _freeze(value, [])
-    return frozen
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class StateEntry:
     """One resource the state owns: its kind, id, etag and last-known document. Holds no secret:
     secret leaves appear only as fingerprints, by dotted path (`auth.params.s3SecretKey`).
@@ -112,27 +109,56 @@ class StateEntry:
     depends_on: tuple[str, ...] = ()
     attributes: Mapping[str, Any] = field(default_factory=dict, hash=False)
 
-    def __post_init__(self) -> None:
+    def __init__(
+        self,
+        org: str,
+        sandbox: str,
+        address: str,
+        kind: str,
+        id: str,
+        etag: str,
+        document: Mapping[str, Any] | None = None,
+        secret_fingerprints: Mapping[str, str] | None = None,
+        protect: bool = False,
+        depends_on: tuple[str, ...] = (),
+        attributes: Mapping[str, Any] | None = None,
+    ) -> None:
+        # Written out (not the dataclass's): a frozen dataclass's __init__ sets each field
+        # through object.__setattr__, a third of the cost of an entry at thousands of them.
         # Guards against programming errors: a secret must never reach the state file. The
         # messages name the path, never its value. Freezing flags what may be secret in the
         # same walk; only then do the exact checks run.
         suspect: list[bool] = []
-        document = _freeze(self.document, suspect)
+        frozen = _freeze(document, suspect) if document else _EMPTY
+        prints = secret_fingerprints or _EMPTY
+        fields = self.__dict__
+        fields.update(
+            org=org,
+            sandbox=sandbox,
+            address=address,
+            kind=kind,
+            id=id,
+            etag=etag,
+            document=document if document is not None else _EMPTY,
+            secret_fingerprints=prints,
+            protect=protect,
+            depends_on=depends_on,
+        )
         if suspect:
             self._refuse_secrets()
-        for key, value in self.secret_fingerprints.items():
+        for key, value in prints.items():
             if not isinstance(value, str) or not FINGERPRINT_RE.match(value):
                 raise ValueError(
-                    f"state entry {self.address}: secret_fingerprints[{key!r}] is not an "
+                    f"state entry {address}: secret_fingerprints[{key!r}] is not an "
                     "hmac-sha256 fingerprint; pass it through fingerprint()"
                 )
-        object.__setattr__(self, "document", document)
-        object.__setattr__(self, "secret_fingerprints", _frozen_map(self.secret_fingerprints))
-        object.__setattr__(self, "attributes", _frozen_doc(self.attributes))
-        if self.depends_on:
-            object.__setattr__(self, "depends_on", tuple(sorted(set(self.depends_on))))
-        elif type(self.depends_on) is not tuple:
-            object.__setattr__(self, "depends_on", ())
+        fields["document"] = frozen
+        fields["secret_fingerprints"] = _frozen_map(prints) if prints else _EMPTY
+        fields["attributes"] = _freeze(attributes, []) if attributes else _EMPTY
+        if depends_on:
+            fields["depends_on"] = tuple(sorted(set(depends_on)))
+        elif type(depends_on) is not tuple:
+            fields["depends_on"] = ()
 
     def _refuse_secrets(self) -> None:
         for path, value in doc.leaves(self.document):
