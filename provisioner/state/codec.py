@@ -11,7 +11,13 @@ from typing import Any
 from provisioner import document as doc
 from provisioner.config import SANDBOX_NAME
 from provisioner.secrets import is_secret_key
-from provisioner.state.model import FINGERPRINT_RE, FORMAT_VERSION, State, StateEntry
+from provisioner.state.model import (
+    FINGERPRINT_RE,
+    FORMAT_VERSION,
+    State,
+    StateEntry,
+    secret_key,
+)
 
 # An address, or the address of what one entry declares besides itself (`flow.mapping`).
 ADDRESS_RE = re.compile(r"^[a-z][a-z0-9_-]{0,62}(\.[a-z]+)?$")
@@ -133,11 +139,13 @@ def dumps_line(doc: Any) -> str:
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise DuplicateKey(key)
-        out[key] = value
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        for key, _value in pairs:
+            if key in seen:
+                raise DuplicateKey(key)
+            seen.add(key)
     return out
 
 
@@ -263,32 +271,27 @@ def _kind_of(record: dict[str, Any], registry: Any = None) -> Any:
     return (registry if registry is not None else _kinds()).get(name)
 
 
-def _is_str_map(value: Any) -> bool:
-    return isinstance(value, dict) and all(type(v) is str for v in value.values())
-
-
-def _fingerprints_ok(prints: dict[str, str]) -> bool:
-    match = FINGERPRINT_RE.match
-    return all(match(v) for v in prints.values())
-
-
 def _plausible_keyed(d: dict[str, Any], allowed: frozenset[str]) -> bool:
     """True when a record of a kind with state_keys passes every check of _check_keyed: the
     quick gate of the common case. False decides nothing (the full checks then speak)."""
     if d.keys() != allowed:
         return False
     spec, auth = d["connectionSpec"], d["auth"]
-    if not (isinstance(spec, dict) and spec.keys() == _SPEC_KEYS):
+    if type(spec) is not dict or spec.keys() != _SPEC_KEYS:
         return False
-    if not (isinstance(auth, dict) and auth.keys() == _AUTH_KEYS):
+    if type(auth) is not dict or auth.keys() != _AUTH_KEYS:
         return False
     params, prints = auth["params"], auth["secretFingerprints"]
-    if not (_is_str_map(params) and _is_str_map(prints) and _fingerprints_ok(prints)):
+    if type(params) is not dict or type(prints) is not dict:
         return False
-    if any(is_secret_key(k) for k in params):
+    for key, value in params.items():
+        if type(value) is not str or secret_key(key):
+            return False
+    if not _prints_ok(prints):
         return False
     name, description, type_ = d["name"], d["description"], d["type"]
     spec_id, spec_version, spec_name = spec["id"], spec["version"], auth["specName"]
+    rid, etag = d["id"], d["etag"]
     return (
         type(name) is str
         and type(description) is str
@@ -299,7 +302,10 @@ def _plausible_keyed(d: dict[str, Any], allowed: frozenset[str]) -> bool:
         and type(spec_version) is str
         and type(spec_name) is str
         and spec_name != ""
-        and _common_ok(d)
+        and type(d["protect"]) is bool
+        and type(rid) is str
+        and rid != ""
+        and type(etag) is str
     )
 
 
@@ -308,20 +314,26 @@ def _plausible(d: dict[str, Any]) -> bool:
     if "id" not in d or "etag" not in d or "protect" not in d:
         return False
     prints = d.get("secretFingerprints", {})
-    return _is_str_map(prints) and _fingerprints_ok(prints) and _common_ok(d)
-
-
-def _common_ok(d: dict[str, Any]) -> bool:
-    rid, etag, depends = d.get("id", ""), d.get("etag", ""), d.get("dependsOn", [])
+    if type(prints) is not dict or not _prints_ok(prints):
+        return False
+    rid, etag, depends = d["id"], d["etag"], d.get("dependsOn", [])
     return (
-        type(d.get("protect", False)) is bool
+        type(d["protect"]) is bool
         and type(rid) is str
         and rid != ""
         and type(etag) is str
-        and isinstance(depends, list)
+        and type(depends) is list
         and all(type(x) is str for x in depends)
-        and isinstance(d.get("attributes", {}), dict)
+        and type(d.get("attributes", {})) is dict
     )
+
+
+def _prints_ok(prints: dict[str, Any]) -> bool:
+    match = FINGERPRINT_RE.match
+    for value in prints.values():
+        if type(value) is not str or not match(value):
+            return False
+    return True
 
 
 def _entry(

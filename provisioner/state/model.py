@@ -50,7 +50,8 @@ _SECRET_KEYS_MAX = 4096
 _SCALARS = (str, int, float, bool, type(None))
 
 
-def _secret_key(key: str) -> bool:
+def secret_key(key: str) -> bool:
+    """is_secret_key, remembered for the keys seen most."""
     known = _SECRET_KEYS.get(key)
     if known is None:
         known = is_secret_key(key)
@@ -70,7 +71,7 @@ def _freeze(node: Any, suspect: list[bool]) -> Any:
     if kind is dict or kind is MappingProxyType or isinstance(node, Mapping):
         out: dict[Any, Any] = {}
         for key, value in node.items():
-            if not isinstance(key, str) or _secret_key(key):
+            if not isinstance(key, str) or secret_key(key):
                 suspect.append(True)
             if type(value) in _SCALARS:
                 out[key] = value
