@@ -226,7 +226,9 @@ class StateWriter:
         self.failure: str | None = None
 
     def _append(self, record: dict[str, Any]) -> None:
-        data = codec.dumps_line(record).encode("utf-8")
+        self._write(codec.dumps_line(record).encode("utf-8"))
+
+    def _write(self, data: bytes) -> None:
         if self._closed:
             raise RuntimeError("this state writer is closed")
         if self.failure is not None:
@@ -248,15 +250,7 @@ class StateWriter:
         unless `failure` is set: then it is kept in memory for the final save."""
         if not isinstance(entry, StateEntry):
             raise TypeError("put() takes a StateEntry")
-        org, sandbox, address = entry.key
-        record = {
-            "op": "put",
-            "org": org,
-            "sandbox": sandbox,
-            "address": address,
-            "entry": codec.entry_doc(entry),
-        }
-        self._append(record)
+        self._write(codec.put_line(entry).encode("utf-8"))
         with self._lock:
             self._entries[entry.key] = entry
 

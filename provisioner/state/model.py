@@ -44,20 +44,51 @@ def _frozen_map(value: Mapping[str, str]) -> Mapping[str, str]:
     return MappingProxyType(dict(sorted(value.items())))
 
 
-def _frozen_doc(value: Mapping[str, Any]) -> Mapping[str, Any]:
-    """A private deep copy (JSON values), so no caller can change an entry after the fact."""
-    def freeze(node: Any) -> Any:
-        if isinstance(node, Mapping):
-            return MappingProxyType({k: freeze(v) for k, v in node.items()})
-        if isinstance(node, (list, tuple)):
-            return [freeze(v) for v in node]
-        return node
-
-    frozen: Mapping[str, Any] = freeze(value)
-    return frozen
+# is_secret_key is a regex search; state documents repeat a handful of keys thousands of times.
+_SECRET_KEYS: dict[str, bool] = {}
+_SECRET_KEYS_MAX = 4096
+_SCALARS = (str, int, float, bool, type(None))
 
 
-@dataclass(frozen=True)
+def secret_key(key: str) -> bool:
+    """is_secret_key, remembered for the keys seen most."""
+    known = _SECRET_KEYS.get(key)
+    if known is None:
+        known = is_secret_key(key)
+        if len(_SECRET_KEYS) < _SECRET_KEYS_MAX:
+            _SECRET_KEYS[key] = known
+    return known
+
+
+def _freeze(node: Any, suspect: list[bool]) -> Any:
+    """A private deep copy of a JSON value: every Mapping a read-only MappingProxyType, every
+    list or tuple a list (of frozen values), so no caller can change an entry after the fact.
+
+    Appends to `suspect` when a leaf may be secret (a Secret, or a value under a secret-looking
+    key). That over-approximates the exact check in StateEntry, which then runs to decide.
+    """
+    kind = type(node)
+    if kind is dict or kind is MappingProxyType or isinstance(node, Mapping):
+        out: dict[Any, Any] = {}
+        for key, value in node.items():
+            if not isinstance(key, str) or secret_key(key):
+                suspect.append(True)
+            if type(value) in _SCALARS:
+                out[key] = value
+            else:
+                out[key] = _freeze(value, suspect)
+        return MappingProxyType(out)
+    if kind is list or kind is tuple or isinstance(node, (list, tuple)):
+        return [v if type(v) in _SCALARS else _freeze(v, suspect) for v in node]
+    if isinstance(node, Secret):
+        suspect.append(True)
+    return node
+
+
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+@dataclass(frozen=True, init=False)
 class StateEntry:
     """One resource the state owns: its kind, id, etag and last-known document. Holds no secret:
     secret leaves appear only as fingerprints, by dotted path (`auth.params.s3SecretKey`).
@@ -79,9 +110,58 @@ class StateEntry:
     depends_on: tuple[str, ...] = ()
     attributes: Mapping[str, Any] = field(default_factory=dict, hash=False)
 
-    def __post_init__(self) -> None:
+    def __init__(
+        self,
+        org: str,
+        sandbox: str,
+        address: str,
+        kind: str,
+        id: str,
+        etag: str,
+        document: Mapping[str, Any] | None = None,
+        secret_fingerprints: Mapping[str, str] | None = None,
+        protect: bool = False,
+        depends_on: tuple[str, ...] = (),
+        attributes: Mapping[str, Any] | None = None,
+    ) -> None:
+        # Written out (not the dataclass's): a frozen dataclass's __init__ sets each field
+        # through object.__setattr__, a third of the cost of an entry at thousands of them.
         # Guards against programming errors: a secret must never reach the state file. The
-        # messages name the path, never its value.
+        # messages name the path, never its value. Freezing flags what may be secret in the
+        # same walk; only then do the exact checks run.
+        suspect: list[bool] = []
+        frozen = _freeze(document, suspect) if document else _EMPTY
+        prints = secret_fingerprints or _EMPTY
+        fields = self.__dict__
+        fields.update(
+            org=org,
+            sandbox=sandbox,
+            address=address,
+            kind=kind,
+            id=id,
+            etag=etag,
+            document=document if document is not None else _EMPTY,
+            secret_fingerprints=prints,
+            protect=protect,
+            depends_on=depends_on,
+        )
+        if suspect:
+            self._refuse_secrets()
+        for key, value in prints.items():
+            if not isinstance(value, str) or not FINGERPRINT_RE.match(value):
+                raise ValueError(
+                    f"state entry {address}: secret_fingerprints[{key!r}] is not an "
+                    "hmac-sha256 fingerprint; pass it through fingerprint()"
+                )
+        fields["document"] = frozen
+        fields["secret_fingerprints"] = _frozen_map(prints) if prints else _EMPTY
+        fields["attributes"] = _freeze(attributes, []) if attributes else _EMPTY
+        if depends_on:
+            fields["depends_on"] = tuple(sorted(set(depends_on)))
+        elif type(depends_on) is not tuple:
+            fields["depends_on"] = ()
+
+    def _refuse_secrets(self) -> None:
         for path, value in doc.leaves(self.document):
             if isinstance(value, Secret) or (path and is_secret_key(str(path[-1]))):
                 raise ValueError(
@@ -89,16 +169,6 @@ class StateEntry:
                     f"(at {doc.dotted(path)}); "
                     "store its fingerprint in secret_fingerprints instead"
                 )
-        for key, value in self.secret_fingerprints.items():
-            if not isinstance(value, str) or not FINGERPRINT_RE.match(value):
-                raise ValueError(
-                    f"state entry {self.address}: secret_fingerprints[{key!r}] is not an "
-                    "hmac-sha256 fingerprint; pass it through fingerprint()"
-                )
-        object.__setattr__(self, "document", _frozen_doc(self.document))
-        object.__setattr__(self, "secret_fingerprints", _frozen_map(self.secret_fingerprints))
-        object.__setattr__(self, "attributes", _frozen_doc(self.attributes))
-        object.__setattr__(self, "depends_on", tuple(sorted(set(self.depends_on))))
 
     @property
     def key(self) -> Key:
