@@ -4,9 +4,12 @@ A fixed number of lanes cannot suit both an unlimited service far away (more lan
 throughput) and a rate-limited one (more lanes, more 429s). The limiter keeps a window between
 1 and a maximum (`--parallelism`):
 
-- it starts small and doubles after each window's worth of fast, clean answers (slow start,
-  up to SLOW_START_CAP), then grows by one per window (additive increase);
-- a 429 or 503 halves it, at most once per window (multiplicative decrease), and ends slow start;
+- it starts small and doubles after each window's worth of fast, clean answers (slow start) up
+  to SLOW_START_CAP; there it holds for HOLD windows, the time a rate-limited service takes to
+  answer 429 once its burst allowance is spent, so that burst meets few lanes; if the answers
+  stay fast and clean it goes on doubling up to the maximum;
+- a 429 or 503 halves it, at most once per window (multiplicative decrease), and ends slow start
+  for good: from then on it grows by one per window (additive increase);
 - an answer much slower than the fastest one seen (queueing at the service, or the shared pacer
   holding requests back after a 429) shrinks it by a tenth, at most once per window, and stops
   growth for that window.
@@ -22,7 +25,8 @@ import time
 from collections.abc import Callable
 
 START = 4  # the first window
-SLOW_START_CAP = 16  # doubling stops here even without congestion; growth is by one beyond
+SLOW_START_CAP = 12  # doubling pauses here for HOLD windows of clean answers
+HOLD = 2
 SLOW = 2.0  # an answer this many times slower than the fastest seen is "slow"
 SLOW_FLOOR = 0.05  # seconds: below this extra latency an answer is never slow (jitter)
 BACKOFF = 0.5  # on 429/503
@@ -50,6 +54,7 @@ class ConcurrencyLimiter:
         self._clock = clock
         self._cond = threading.Condition()
         self._slow_start = True
+        self._held = 0  # clean windows spent at SLOW_START_CAP
         self._fastest: float | None = None
         self._clean = 0  # fast, clean answers since the window last changed
         self._last_cut = float("-inf")  # when the window last shrank
@@ -91,10 +96,14 @@ class ConcurrencyLimiter:
         if self._clean < self.window:
             return
         self._clean = 0
-        if self._slow_start and self.limit < SLOW_START_CAP:
-            self.limit = min(float(self.maximum), float(SLOW_START_CAP), self.limit * 2)
-        else:
+        if not self._slow_start:
             self.limit = min(float(self.maximum), self.limit + 1)
+        elif self.limit < SLOW_START_CAP:
+            self.limit = min(float(self.maximum), float(SLOW_START_CAP), self.limit * 2)
+        elif self._held < HOLD:
+            self._held += 1
+        else:
+            self.limit = min(float(self.maximum), self.limit * 2)
 
     def _cut(self, factor: float, now: float, seconds: float) -> None:
         # Answers already in flight when the window shrank say the same thing again: one cut

@@ -7,8 +7,13 @@ Adobe documents no rate limit, so the pacer starts unlimited. When Flow Service 
 estimates the rate the service sustained since the previous 429 (successes over that time plus
 the Retry-After pause) and from then on spaces requests at slightly less than that, for all lanes
 together: the lanes slow down as one instead of each finding the limit on its own and each
-sleeping a whole Retry-After. Every success nudges the rate up a little, so a limit that was
-raised (or a pessimistic estimate) is found again.
+sleeping a whole Retry-After.
+
+The estimate is close (within a percent or two against a token bucket), so the pacer does not
+probe for more straight away: every probe above the limit costs a burst of 429s and a whole
+Retry-After pause for every lane. Only after QUIET seconds without a 429 does the rate grow, by
+GROWTH of itself per second of sending, so a limit that was raised (or a pessimistic estimate)
+is found again in a long run.
 """
 
 from __future__ import annotations
@@ -20,9 +25,9 @@ from collections.abc import Callable
 from provisioner.http.limits import RETRY_AFTER_CAP, finite_seconds
 
 # Pace at this share of the rate the service was seen to sustain.
-MARGIN = 0.97
-# Each success raises the rate by this many requests/s: about 5% a second at any rate.
-INCREASE = 0.05
+MARGIN = 0.98
+QUIET = 30.0  # seconds without a 429 before the rate grows again
+GROWTH = 0.01  # then the rate grows by this share of itself per second
 MIN_RATE = 0.5  # requests/s: never slower than this
 
 
@@ -44,6 +49,7 @@ class AdaptivePacer:
         self._resume = 0.0  # no request before this: the service's Retry-After, for every lane
         self._since: float | None = None  # start of the measuring window: the first success
         self._ok = 0  # successes in the current window
+        self._grown = 0.0  # the rate grows only after this time, from when it last grew
 
     def acquire(self) -> None:
         """Block until this lane may send (at once while no limit has been seen)."""
@@ -64,7 +70,7 @@ class AdaptivePacer:
                     self._since = self._clock()
                 self._ok += 1
                 if self.rate is not None:
-                    self.rate += INCREASE
+                    self._grow(self._clock())
                 return
             if status != 429:
                 return
@@ -89,3 +95,11 @@ class AdaptivePacer:
             self._next = self._resume
             self._since = self._resume  # the next window is a sending period, like this one
             self._ok = 0
+            self._grown = self._resume + QUIET
+
+    def _grow(self, now: float) -> None:
+        """The rate after QUIET seconds without a 429: GROWTH more per second since."""
+        if self.rate is None or now <= self._grown:
+            return
+        self.rate *= 1.0 + GROWTH * (now - self._grown)
+        self._grown = now

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from client_helpers import s3_body
 
-from provisioner.http.limiter import ConcurrencyLimiter
+from provisioner.http.limiter import HOLD, SLOW_START_CAP, ConcurrencyLimiter
 
 
 class Clock:
@@ -34,7 +34,39 @@ def test_fast_clean_answers_grow_the_window_up_to_the_maximum() -> None:
         seen.append(lim.window)
     assert seen[0] == 4 and max(seen) == 64 and lim.window == 64
     assert seen == sorted(seen)  # never shrank
-    assert 8 in seen and 16 in seen and 17 in seen  # doubled to 16, then one by one
+    # Doubled to the cap, held there, then doubled on: never one by one while nothing pushed back.
+    assert sorted(set(seen)) == [4, 8, 12, 24, 48, 64]
+
+
+def test_slow_start_holds_at_its_cap_for_a_few_windows() -> None:
+    clock = Clock()
+    lim = ConcurrencyLimiter(64, start=4, clock=clock)
+    answers = 0
+    while lim.window < SLOW_START_CAP:
+        answer(lim, clock, 200, 0.15)
+        answers += 1
+    assert answers == 4 + 8  # one window of 4, one of 8
+    for _ in range(HOLD * SLOW_START_CAP - 1):
+        answer(lim, clock, 200, 0.15)
+        assert lim.window == SLOW_START_CAP
+    answer(lim, clock, 200, 0.15)
+    assert lim.window == SLOW_START_CAP  # the first window after the hold starts the doubling
+    for _ in range(SLOW_START_CAP):
+        answer(lim, clock, 200, 0.15)
+    assert lim.window == 2 * SLOW_START_CAP
+
+
+def test_a_429_during_the_hold_ends_slow_start() -> None:
+    clock = Clock()
+    lim = ConcurrencyLimiter(64, start=SLOW_START_CAP, clock=clock)
+    for _ in range(SLOW_START_CAP):
+        answer(lim, clock, 200, 0.15)
+    answer(lim, clock, 429, 0.15)
+    assert lim.window == SLOW_START_CAP // 2
+    for _ in range(10 * SLOW_START_CAP):
+        clock.now += 0.15
+        answer(lim, clock, 200, 0.15)
+    assert lim.window < SLOW_START_CAP + 10  # one by one from then on: +1 per window
 
 
 def test_a_429_halves_the_window_once_per_round_trip_and_ends_slow_start() -> None:

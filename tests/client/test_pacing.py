@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from provisioner.http.pacing import INCREASE, MARGIN, AdaptivePacer
+from provisioner.http.pacing import GROWTH, MARGIN, QUIET, AdaptivePacer
 
 
 class Clock:
@@ -71,7 +71,7 @@ def test_one_burst_of_429s_from_many_lanes_is_one_slowdown(
     assert pacer.throttles == 1
 
 
-def test_successes_raise_the_rate_and_a_slowdown_at_most_halves_it(
+def test_the_rate_grows_only_after_a_quiet_spell_and_a_slowdown_at_most_halves_it(
     pacer: AdaptivePacer, clock: Clock
 ) -> None:
     for _ in range(100):
@@ -79,9 +79,14 @@ def test_successes_raise_the_rate_and_a_slowdown_at_most_halves_it(
     pacer.observe(429, 1.0)
     learnt = pacer.rate
     assert learnt is not None
-    for _ in range(10):
+    for _ in range(int(QUIET) + 1):  # the pause, then QUIET seconds of successes: no probing
+        clock.now += 1.0
         pacer.observe(200, None)
-    assert pacer.rate == pytest.approx(learnt + 10 * INCREASE)
+    assert pacer.rate == learnt
+    for _ in range(10):  # then GROWTH per second
+        clock.now += 1.0
+        pacer.observe(200, None)
+    assert pacer.rate == pytest.approx(learnt * (1 + GROWTH) ** 10)
     raised = pacer.rate
     clock.now += 5.0
     pacer.observe(429, 30.0)  # few successes over a long window: a very low estimate
@@ -93,3 +98,22 @@ def test_a_429_without_retry_after_pauses_one_second(pacer: AdaptivePacer, clock
     pacer.observe(429, None)
     pacer.acquire()
     assert clock.slept == [pytest.approx(1.0)]
+
+
+def test_pacing_right_after_a_429_stays_under_the_sustained_rate(
+    pacer: AdaptivePacer, clock: Clock
+) -> None:
+    """The second window is paced, not probed: as many successes in it as the first one's rate
+    allows, so a service that sustained 20/s is not asked for more straight away."""
+    for i in range(30):  # 20 from a full bucket + 20/s over 0.5 s
+        clock.now += 0.5 / 29 if i else 0.0
+        pacer.observe(201, None)
+    pacer.observe(429, 1.0)
+    rate = pacer.rate
+    assert rate == pytest.approx(20 * MARGIN)
+    for _ in range(200):  # ten seconds of paced sending
+        pacer.acquire()
+        pacer.observe(201, None)
+    assert pacer.rate == rate
+    spacing = clock.slept[1:]
+    assert min(spacing) == pytest.approx(1 / rate)
