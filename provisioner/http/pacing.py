@@ -27,6 +27,9 @@ from provisioner.http.limits import RETRY_AFTER_CAP, finite_seconds
 # Pace at this share of the rate the service was seen to sustain.
 MARGIN = 0.98
 QUIET = 30.0  # seconds without a 429 before the rate grows again
+# A pause in successes longer than this starts the measuring window afresh: time the command
+# spent elsewhere (planning, between the listing and the first create) is not the service's.
+GAP = 0.5
 GROWTH = 0.01  # then the rate grows by this share of itself per second
 MIN_RATE = 0.5  # requests/s: never slower than this
 
@@ -50,6 +53,7 @@ class AdaptivePacer:
         self._since: float | None = None  # start of the measuring window: the first success
         self._ok = 0  # successes in the current window
         self._grown = 0.0  # the rate grows only after this time, from when it last grew
+        self._last_ok: float | None = None  # when the latest success was seen
 
     def acquire(self) -> None:
         """Block until this lane may send (at once while no limit has been seen)."""
@@ -65,12 +69,15 @@ class AdaptivePacer:
         """Learn from one answer of the service: its status and Retry-After (seconds), if any."""
         with self._lock:
             if 200 <= status < 300:
-                if self._since is None:
+                now = self._clock()
+                if self._since is None or (self._last_ok is not None and now - self._last_ok > GAP):
                     # Not the pacer's creation: the command may have read manifests since.
-                    self._since = self._clock()
+                    self._since = max(now, self._resume)
+                    self._ok = 0
+                self._last_ok = now
                 self._ok += 1
                 if self.rate is not None:
-                    self._grow(self._clock())
+                    self._grow(now)
                 return
             if status != 429:
                 return

@@ -117,3 +117,15 @@ def test_pacing_right_after_a_429_stays_under_the_sustained_rate(
     assert pacer.rate == rate
     spacing = clock.slept[1:]
     assert min(spacing) == pytest.approx(1 / rate)
+
+
+def test_time_without_successes_before_the_burst_does_not_lower_the_estimate(
+    pacer: AdaptivePacer, clock: Clock
+) -> None:
+    pacer.observe(200, None)  # the plan's listing
+    clock.now += 3.0  # the command plans and starts creating
+    for i in range(30):
+        clock.now += 0.5 / 29 if i else 0.0
+        pacer.observe(201, None)
+    pacer.observe(429, 1.0)
+    assert pacer.rate == pytest.approx(20 * MARGIN)  # not 31 over 4.5 s
