@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 
 from provisioner.http.limits import RETRY_AFTER_CAP, finite_seconds
@@ -32,6 +33,8 @@ QUIET = 30.0  # seconds without a 429 before the rate grows again
 GAP = 0.5
 GROWTH = 0.01  # then the rate grows by this share of itself per second
 MIN_RATE = 0.5  # requests/s: never slower than this
+MIN_SPAN = 1.0  # seconds: no rate is measured over less (a few quick successes are no rate)
+STAMPS = 4096  # successes remembered per window, to find its busiest stretch
 
 
 class AdaptivePacer:
@@ -54,6 +57,8 @@ class AdaptivePacer:
         self._ok = 0  # successes in the current window
         self._grown = 0.0  # the rate grows only after this time, from when it last grew
         self._last_ok: float | None = None  # when the latest success was seen
+        # When each success of the current window was seen (the latest STAMPS of them).
+        self._stamps: deque[float] = deque(maxlen=STAMPS)
 
     def acquire(self) -> None:
         """Block until this lane may send (at once while no limit has been seen)."""
@@ -74,8 +79,10 @@ class AdaptivePacer:
                     # Not the pacer's creation: the command may have read manifests since.
                     self._since = max(now, self._resume)
                     self._ok = 0
+                    self._stamps.clear()
                 self._last_ok = now
                 self._ok += 1
+                self._stamps.append(now)
                 if self.rate is not None:
                     self._grow(now)
                 return
@@ -88,9 +95,7 @@ class AdaptivePacer:
             # usable): one 429 must not stop every lane for longer than a single retry waits.
             asked = finite_seconds(retry_after)
             pause = 1.0 if asked is None else min(asked, RETRY_AFTER_CAP)
-            # What the service let through since the last 429, the coming pause included.
-            since = now if self._since is None else self._since
-            sustained = self._ok / max(now - since + pause, 1e-3)
+            sustained = self._sustained(now, pause)
             rate = max(MIN_RATE, sustained * MARGIN)
             if self.rate is not None:
                 # Slow down, but at most by half per episode: a window with few successes
@@ -102,7 +107,25 @@ class AdaptivePacer:
             self._next = self._resume
             self._since = self._resume  # the next window is a sending period, like this one
             self._ok = 0
+            self._stamps.clear()
             self._grown = self._resume + QUIET
+
+    def _sustained(self, now: float, pause: float) -> float:
+        """The rate the service let through up to this 429, the coming pause included.
+
+        Measured from the start of the window (the first success since the last 429 or pause)
+        and from each later success: the window may begin with time the service was not kept
+        busy (the plan's few reads, a slow start's first lanes), which would make the whole
+        window's figure too low. The busiest stretch that ends here is the service's: while it
+        was drained, what it let through was its burst allowance plus its rate over the
+        stretch, and the pause refills about that allowance.
+        """
+        since = now if self._since is None else self._since
+        best = self._ok / max(now - since + pause, MIN_SPAN)
+        count = len(self._stamps)
+        for i, stamp in enumerate(self._stamps):
+            best = max(best, (count - i) / max(now - stamp + pause, MIN_SPAN))
+        return best
 
     def _grow(self, now: float) -> None:
         """The rate after QUIET seconds without a 429: GROWTH more per second since."""

@@ -123,6 +123,7 @@ class Reply:
     response: requests.Response
     attempts: int
     maybe_applied: bool
+    held: float = 0.0  # seconds the pacer held its attempts back (not the service's time)
 
     @property
     def not_found(self) -> bool:
@@ -166,10 +167,13 @@ class Sender:
         start = self._clock()
         attempts = retries = 0
         renewed = maybe_applied = False
+        held = 0.0
         while True:
             attempts += 1
             if self.pacer is not None and tokens is not None:
+                asked = self._clock()
                 self.pacer.acquire()
+                held += self._clock() - asked
             headers = dict(call.headers)
             sensitive = call.sensitive
             token: Secret | None = None
@@ -188,7 +192,7 @@ class Sender:
                 if self._observe is not None and tokens is not None:
                     self._observe(status, parse_retry_after(outcome.headers.get("Retry-After")))
                 if 200 <= status < 300:
-                    return Reply(call, outcome, attempts, maybe_applied)
+                    return Reply(call, outcome, attempts, maybe_applied, held)
                 if status == 401 and tokens and token and tokens.renewable and not renewed:
                     # The token may have been revoked or expired early: renew once.
                     tokens.invalidate(token)
@@ -197,7 +201,7 @@ class Sender:
                 if status not in RETRY_STATUSES:
                     error = translate(outcome, told, attempts=attempts, maybe_applied=maybe_applied)
                     if allow_not_found and status == 404 and type(error) is NotFoundError:
-                        return Reply(call, outcome, attempts, maybe_applied)
+                        return Reply(call, outcome, attempts, maybe_applied, held)
                     raise error
                 if status != 429:  # a 429 is refused before any work; the rest may have worked
                     maybe_applied = True
