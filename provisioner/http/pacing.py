@@ -35,6 +35,9 @@ GROWTH = 0.01  # then the rate grows by this share of itself per second
 MIN_RATE = 0.5  # requests/s: never slower than this
 MIN_SPAN = 1.0  # seconds: no rate is measured over less (a few quick successes are no rate)
 STAMPS = 4096  # successes remembered per window, to find its busiest stretch
+# Successes seen this soon after a 429 were let through before it: the lanes' answers come in
+# rounds, and the 429 may be read before the rest of its round.
+GRACE = 0.05
 
 
 class AdaptivePacer:
@@ -59,6 +62,11 @@ class AdaptivePacer:
         self._last_ok: float | None = None  # when the latest success was seen
         # When each success of the current window was seen (the latest STAMPS of them).
         self._stamps: deque[float] = deque(maxlen=STAMPS)
+        # The latest 429's estimate: successes over seconds, and the rate before it.
+        self._tally = 0
+        self._span = 1.0
+        self._before: float | None = None
+        self._late_until = float("-inf")  # successes seen until then still count towards it
 
     def acquire(self) -> None:
         """Block until this lane may send (at once while no limit has been seen)."""
@@ -75,6 +83,11 @@ class AdaptivePacer:
         with self._lock:
             if 200 <= status < 300:
                 now = self._clock()
+                if now < self._late_until:
+                    # Let through in the same round of answers as the 429, seen just after it.
+                    self._tally += 1
+                    self._set_rate()
+                    return
                 if self._since is None or (self._last_ok is not None and now - self._last_ok > GAP):
                     # Not the pacer's creation: the command may have read manifests since.
                     self._since = max(now, self._resume)
@@ -95,13 +108,10 @@ class AdaptivePacer:
             # usable): one 429 must not stop every lane for longer than a single retry waits.
             asked = finite_seconds(retry_after)
             pause = 1.0 if asked is None else min(asked, RETRY_AFTER_CAP)
-            sustained = self._sustained(now, pause)
-            rate = max(MIN_RATE, sustained * MARGIN)
-            if self.rate is not None:
-                # Slow down, but at most by half per episode: a window with few successes
-                # (another client sharing the limit) must not stall the run.
-                rate = min(self.rate, max(rate, self.rate / 2))
-            self.rate = rate
+            self._tally, self._span = self._sustained(now, pause)
+            self._before = self.rate
+            self._late_until = now + GRACE
+            self._set_rate()
             self.throttles += 1
             self._resume = now + pause
             self._next = self._resume
@@ -110,7 +120,15 @@ class AdaptivePacer:
             self._stamps.clear()
             self._grown = self._resume + QUIET
 
-    def _sustained(self, now: float, pause: float) -> float:
+    def _set_rate(self) -> None:
+        rate = max(MIN_RATE, self._tally / self._span * MARGIN)
+        if self._before is not None:
+            # Slow down, but at most by half per episode: a window with few successes
+            # (another client sharing the limit) must not stall the run.
+            rate = min(self._before, max(rate, self._before / 2))
+        self.rate = rate
+
+    def _sustained(self, now: float, pause: float) -> tuple[int, float]:
         """The rate the service let through up to this 429, the coming pause included.
 
         Measured from the start of the window (the first success since the last 429 or pause)
@@ -121,10 +139,12 @@ class AdaptivePacer:
         stretch, and the pause refills about that allowance.
         """
         since = now if self._since is None else self._since
-        best = self._ok / max(now - since + pause, MIN_SPAN)
+        best = (self._ok, max(now - since + pause, MIN_SPAN))
         count = len(self._stamps)
         for i, stamp in enumerate(self._stamps):
-            best = max(best, (count - i) / max(now - stamp + pause, MIN_SPAN))
+            span = max(now - stamp + pause, MIN_SPAN)
+            if (count - i) * best[1] > best[0] * span:
+                best = (count - i, span)
         return best
 
     def _grow(self, now: float) -> None:
