@@ -4,12 +4,12 @@ A pause asked by Retry-After is capped (provisioner.http.limits.RETRY_AFTER_CAP)
 retry loop, so no answer can hold the lanes for longer than that.
 
 Adobe documents no rate limit, so the pacer starts unlimited. When Flow Service answers 429, it
-estimates the rate the service sustained since the previous 429 (successes over that time plus
-the Retry-After pause) and from then on spaces requests at slightly less than that, for all lanes
-together: the lanes slow down as one instead of each finding the limit on its own and each
-sleeping a whole Retry-After.
+estimates the rate the service sustained before it (successes over the busiest stretch since the
+previous 429, plus the Retry-After pause; see `_sustained`) and from then on spaces requests at
+slightly less than that, for all lanes together: the lanes slow down as one instead of each
+finding the limit on its own and each sleeping a whole Retry-After.
 
-The estimate is close (within a percent or two against a token bucket), so the pacer does not
+The estimate is close (a few percent below the limit of a token bucket), so the pacer does not
 probe for more straight away: every probe above the limit costs a burst of 429s and a whole
 Retry-After pause for every lane. Only after QUIET seconds without a 429 does the rate grow, by
 GROWTH of itself per second of sending, so a limit that was raised (or a pessimistic estimate)
