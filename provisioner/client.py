@@ -428,16 +428,20 @@ class FlowServiceClient:
         limiter.acquire()
         started = time.monotonic()
         status = 0
+        held = 0.0
         try:
             reply = self._sender.send(call, tokens=self.tokens, allow_not_found=allow_not_found)
             # A retried answer (after a 429, say) was a congested one: the limiter learns that.
             status = reply.response.status_code if reply.attempts == 1 else 429
+            held = reply.held
             return reply
         except ApiError as exc:
             status = exc.status or 0
             raise
         finally:
-            limiter.release(status, time.monotonic() - started)
+            # The service's own time apart from the wait for the shared pacer: a request the
+            # pacer held back was not a slow answer, it was a lane too many.
+            limiter.release(status, time.monotonic() - started - held, held=held)
 
     def _json(self, reply: Reply) -> Any:
         return reply.json()

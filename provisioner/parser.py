@@ -126,10 +126,10 @@ def _run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--parallelism",
         type=_positive_int,
-        default=32,
+        default=64,
         metavar="N",
         help=(
-            "the most requests in flight at once (default 32); fewer while the service "
+            "the most requests in flight at once (default 64); fewer while the service "
             "answers slowly or with 429/503"
         ),
     )

@@ -4,26 +4,40 @@ A pause asked by Retry-After is capped (provisioner.http.limits.RETRY_AFTER_CAP)
 retry loop, so no answer can hold the lanes for longer than that.
 
 Adobe documents no rate limit, so the pacer starts unlimited. When Flow Service answers 429, it
-estimates the rate the service sustained since the previous 429 (successes over that time plus
-the Retry-After pause) and from then on spaces requests at slightly less than that, for all lanes
-together: the lanes slow down as one instead of each finding the limit on its own and each
-sleeping a whole Retry-After. Every success nudges the rate up a little, so a limit that was
-raised (or a pessimistic estimate) is found again.
+estimates the rate the service sustained before it (successes over the busiest stretch since the
+previous 429, plus the Retry-After pause; see `_sustained`) and from then on spaces requests at
+slightly less than that, for all lanes together: the lanes slow down as one instead of each
+finding the limit on its own and each sleeping a whole Retry-After.
+
+The estimate is close (a few percent below the limit of a token bucket), so the pacer does not
+probe for more straight away: every probe above the limit costs a burst of 429s and a whole
+Retry-After pause for every lane. Only after QUIET seconds without a 429 does the rate grow, by
+GROWTH of itself per second of sending, so a limit that was raised (or a pessimistic estimate)
+is found again in a long run.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 
 from provisioner.http.limits import RETRY_AFTER_CAP, finite_seconds
 
 # Pace at this share of the rate the service was seen to sustain.
-MARGIN = 0.97
-# Each success raises the rate by this many requests/s: about 5% a second at any rate.
-INCREASE = 0.05
+MARGIN = 0.98
+QUIET = 30.0  # seconds without a 429 before the rate grows again
+# A pause in successes longer than this starts the measuring window afresh: time the command
+# spent elsewhere (planning, between the listing and the first create) is not the service's.
+GAP = 0.5
+GROWTH = 0.01  # then the rate grows by this share of itself per second
 MIN_RATE = 0.5  # requests/s: never slower than this
+MIN_SPAN = 1.0  # seconds: no rate is measured over less (a few quick successes are no rate)
+STAMPS = 4096  # successes remembered per window, to find its busiest stretch
+# Successes seen this soon after a 429 were let through before it: the lanes' answers come in
+# rounds, and the 429 may be read before the rest of its round.
+GRACE = 0.05
 
 
 class AdaptivePacer:
@@ -44,6 +58,15 @@ class AdaptivePacer:
         self._resume = 0.0  # no request before this: the service's Retry-After, for every lane
         self._since: float | None = None  # start of the measuring window: the first success
         self._ok = 0  # successes in the current window
+        self._grown = 0.0  # the rate grows only after this time, from when it last grew
+        self._last_ok: float | None = None  # when the latest success was seen
+        # When each success of the current window was seen (the latest STAMPS of them).
+        self._stamps: deque[float] = deque(maxlen=STAMPS)
+        # The latest 429's estimate: successes over seconds, and the rate before it.
+        self._tally = 0
+        self._span = 1.0
+        self._before: float | None = None
+        self._late_until = float("-inf")  # successes seen until then still count towards it
 
     def acquire(self) -> None:
         """Block until this lane may send (at once while no limit has been seen)."""
@@ -59,12 +82,22 @@ class AdaptivePacer:
         """Learn from one answer of the service: its status and Retry-After (seconds), if any."""
         with self._lock:
             if 200 <= status < 300:
-                if self._since is None:
+                now = self._clock()
+                if now < self._late_until:
+                    # Let through in the same round of answers as the 429, seen just after it.
+                    self._tally += 1
+                    self._set_rate()
+                    return
+                if self._since is None or (self._last_ok is not None and now - self._last_ok > GAP):
                     # Not the pacer's creation: the command may have read manifests since.
-                    self._since = self._clock()
+                    self._since = max(now, self._resume)
+                    self._ok = 0
+                    self._stamps.clear()
+                self._last_ok = now
                 self._ok += 1
+                self._stamps.append(now)
                 if self.rate is not None:
-                    self.rate += INCREASE
+                    self._grow(now)
                 return
             if status != 429:
                 return
@@ -75,17 +108,48 @@ class AdaptivePacer:
             # usable): one 429 must not stop every lane for longer than a single retry waits.
             asked = finite_seconds(retry_after)
             pause = 1.0 if asked is None else min(asked, RETRY_AFTER_CAP)
-            # What the service let through since the last 429, the coming pause included.
-            since = now if self._since is None else self._since
-            sustained = self._ok / max(now - since + pause, 1e-3)
-            rate = max(MIN_RATE, sustained * MARGIN)
-            if self.rate is not None:
-                # Slow down, but at most by half per episode: a window with few successes
-                # (another client sharing the limit) must not stall the run.
-                rate = min(self.rate, max(rate, self.rate / 2))
-            self.rate = rate
+            self._tally, self._span = self._sustained(now, pause)
+            self._before = self.rate
+            self._late_until = now + GRACE
+            self._set_rate()
             self.throttles += 1
             self._resume = now + pause
             self._next = self._resume
             self._since = self._resume  # the next window is a sending period, like this one
             self._ok = 0
+            self._stamps.clear()
+            self._grown = self._resume + QUIET
+
+    def _set_rate(self) -> None:
+        rate = max(MIN_RATE, self._tally / self._span * MARGIN)
+        if self._before is not None:
+            # Slow down, but at most by half per episode: a window with few successes
+            # (another client sharing the limit) must not stall the run.
+            rate = min(self._before, max(rate, self._before / 2))
+        self.rate = rate
+
+    def _sustained(self, now: float, pause: float) -> tuple[int, float]:
+        """The rate the service let through up to this 429, the coming pause included.
+
+        Measured from the start of the window (the first success since the last 429 or pause)
+        and from each later success: the window may begin with time the service was not kept
+        busy (the plan's few reads, a slow start's first lanes), which would make the whole
+        window's figure too low. The busiest stretch that ends here is the service's: while it
+        was drained, what it let through was its burst allowance plus its rate over the
+        stretch, and the pause refills about that allowance.
+        """
+        since = now if self._since is None else self._since
+        best = (self._ok, max(now - since + pause, MIN_SPAN))
+        count = len(self._stamps)
+        for i, stamp in enumerate(self._stamps):
+            span = max(now - stamp + pause, MIN_SPAN)
+            if (count - i) * best[1] > best[0] * span:
+                best = (count - i, span)
+        return best
+
+    def _grow(self, now: float) -> None:
+        """The rate after QUIET seconds without a 429: GROWTH more per second since."""
+        if self.rate is None or now <= self._grown:
+            return
+        self.rate *= 1.0 + GROWTH * (now - self._grown)
+        self._grown = now

@@ -414,14 +414,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--latency-ms", type=float, default=20.0)
     p.add_argument("--slow-ms", type=float, default=150.0, help="the Adobe-like latency")
     p.add_argument("--runs", type=int, default=3, help="runs per cell (min and median shown)")
-    p.add_argument("--parallelism", type=int, default=32, help="apply's --parallelism (maximum)")
+    p.add_argument("--parallelism", type=int, default=64, help="apply's --parallelism (maximum)")
     p.add_argument("--rate-limit", type=float, default=20.0, help="RPS of the rate-limit run")
     p.add_argument("--rate-n", type=int, default=500, help="creates in the rate-limit run")
     p.add_argument("--startup-runs", type=int, default=7)
     args = p.parse_args(argv)
     if args.runs < 1:
         p.error("--runs must be at least 1")
-    sizes = _ints(args.sizes or ("10,100,1000" if args.quick else "10,100,1000,5000"))
+    default_sizes = "10,100,1000" if args.quick else "10,100,1000,5000"
+    sizes = _ints(args.sizes if args.sizes is not None else default_sizes)  # "": none
     plan_sizes = _ints(args.plan_sizes if args.plan_sizes is not None else ("" if args.quick else "20000"))
     slow_sizes = _ints(args.slow_sizes if args.slow_sizes is not None else "500")
     naive_sizes = set(_ints(args.naive_sizes if args.naive_sizes is not None else "10,100,1000"))

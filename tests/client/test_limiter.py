@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from client_helpers import s3_body
 
-from provisioner.http.limiter import ConcurrencyLimiter
+from provisioner.http.limiter import HOLD, SLOW_START_CAP, ConcurrencyLimiter
 
 
 class Clock:
@@ -34,7 +34,39 @@ def test_fast_clean_answers_grow_the_window_up_to_the_maximum() -> None:
         seen.append(lim.window)
     assert seen[0] == 4 and max(seen) == 64 and lim.window == 64
     assert seen == sorted(seen)  # never shrank
-    assert 8 in seen and 16 in seen and 17 in seen  # doubled to 16, then one by one
+    # Doubled to the cap, held there, then doubled on: never one by one while nothing pushed back.
+    assert sorted(set(seen)) == [4, 8, 12, 24, 48, 64]
+
+
+def test_slow_start_holds_at_its_cap_for_a_few_windows() -> None:
+    clock = Clock()
+    lim = ConcurrencyLimiter(64, start=4, clock=clock)
+    answers = 0
+    while lim.window < SLOW_START_CAP:
+        answer(lim, clock, 200, 0.15)
+        answers += 1
+    assert answers == 4 + 8  # one window of 4, one of 8
+    for _ in range(HOLD * SLOW_START_CAP - 1):
+        answer(lim, clock, 200, 0.15)
+        assert lim.window == SLOW_START_CAP
+    answer(lim, clock, 200, 0.15)
+    assert lim.window == SLOW_START_CAP  # the first window after the hold starts the doubling
+    for _ in range(SLOW_START_CAP):
+        answer(lim, clock, 200, 0.15)
+    assert lim.window == 2 * SLOW_START_CAP
+
+
+def test_a_429_during_the_hold_ends_slow_start() -> None:
+    clock = Clock()
+    lim = ConcurrencyLimiter(64, start=SLOW_START_CAP, clock=clock)
+    for _ in range(SLOW_START_CAP):
+        answer(lim, clock, 200, 0.15)
+    answer(lim, clock, 429, 0.15)
+    assert lim.window == SLOW_START_CAP // 2
+    for _ in range(10 * SLOW_START_CAP):
+        clock.now += 0.15
+        answer(lim, clock, 200, 0.15)
+    assert lim.window < SLOW_START_CAP + 10  # one by one from then on: +1 per window
 
 
 def test_a_429_halves_the_window_once_per_round_trip_and_ends_slow_start() -> None:
@@ -110,3 +142,103 @@ def test_the_client_sends_through_the_limiter(emulator_factory: Any, make_client
         list(pool.map(lambda n: client.create_connection("prod", s3_body(f"c{n}")), range(30)))
     assert lim.in_flight == 0 and lim.peak <= 16
     assert lim.window < 16  # the emulator's 429s shrank it
+
+
+def held_answer(
+    limiter: ConcurrencyLimiter, clock: Clock, status: int, seconds: float, held: float
+) -> None:
+    limiter.acquire()
+    clock.now += held + seconds
+    limiter.release(status, seconds, held=held)
+
+
+def throttled(window: int) -> tuple[ConcurrencyLimiter, Clock]:
+    """A limiter that has seen a 429 (slow start over, the pacer pacing), at `window` lanes."""
+    clock = Clock()
+    lim = ConcurrencyLimiter(64, start=2 * window, clock=clock)
+    answer(lim, clock, 200, 0.15)
+    answer(lim, clock, 429, 0.15)
+    assert lim.window == window
+    clock.now += 1.0
+    return lim, clock
+
+
+def test_answers_the_pacer_held_back_longer_than_their_latency_do_not_grow_the_window() -> None:
+    # 6 lanes, the pacer at 20/s: each request waits 6/20 - 0.15 = 0.15 s for its slot, and
+    # then some. More lanes would only wait longer.
+    lim, clock = throttled(6)
+    for _ in range(200):
+        held_answer(lim, clock, 200, 0.15, held=0.16)
+    assert lim.window == 6
+    # Nor does it shrink: the wait was the pacer's, not the service's.
+    for _ in range(200):
+        held_answer(lim, clock, 200, 0.15, held=5.0)
+    assert lim.window == 6
+
+
+def test_answers_held_briefly_still_grow_the_window_one_by_one() -> None:
+    lim, clock = throttled(3)
+    for _ in range(3):
+        held_answer(lim, clock, 200, 0.15, held=0.1)
+    assert lim.window == 4
+    for _ in range(3):
+        held_answer(lim, clock, 200, 0.15, held=0.2)
+    assert lim.window == 4  # held too long: not counted
+    for _ in range(4):
+        held_answer(lim, clock, 200, 0.15, held=0.0)
+    assert lim.window == 5
+
+
+def test_once_the_service_said_429_slow_answers_no_longer_shrink_the_window() -> None:
+    lim, clock = throttled(6)
+    for _ in range(200):
+        clock.now += 1.0
+        answer(lim, clock, 200, 0.6)  # 4x the fastest: the machine is loaded
+    assert lim.window > 6  # grew (one by one), never cut
+    before = lim.window
+    clock.now += 1.0
+    answer(lim, clock, 429, 0.15)  # a 429 still halves it
+    assert lim.window == before // 2
+
+
+def test_a_503_is_not_a_rate_limit_slow_answers_still_shrink_after_it() -> None:
+    clock = Clock()
+    lim = ConcurrencyLimiter(64, start=16, clock=clock)
+    answer(lim, clock, 200, 0.15)
+    answer(lim, clock, 503, 0.15)
+    assert lim.window == 8
+    clock.now += 1.0
+    answer(lim, clock, 200, 0.6)
+    assert lim.window == 7  # 8 x 0.9
+
+
+def test_the_client_tells_the_limiter_the_pacers_wait_apart(
+    emulator_factory: Any, make_client: Any
+) -> None:
+    """The limiter judges the service's time: the client reports the pacer's wait apart."""
+    import time
+
+    class HoldingPacer:
+        def __init__(self) -> None:
+            self.acquired = 0
+
+        def acquire(self) -> None:
+            self.acquired += 1
+            time.sleep(0.05)
+
+    seen: list[tuple[int, float, float]] = []
+
+    class Recording(ConcurrencyLimiter):
+        def release(self, status: int, seconds: float, *, held: float = 0.0) -> None:
+            seen.append((status, seconds, held))
+            super().release(status, seconds, held=held)
+
+    emu = emulator_factory()
+    pacer = HoldingPacer()
+    client = make_client(emu.url, limiter=Recording(4), pacer=pacer)
+    client.create_connection("prod", s3_body("held"))
+    assert pacer.acquired >= 1 and seen
+    status, seconds, held = seen[-1]
+    assert status in (200, 201)
+    assert held >= 0.05 * pacer.acquired  # the pacer's sleeps, every one of them
+    assert seconds >= 0.0

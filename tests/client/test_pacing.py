@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from provisioner.http.pacing import INCREASE, MARGIN, AdaptivePacer
+from provisioner.http.pacing import GROWTH, MARGIN, QUIET, AdaptivePacer
 
 
 class Clock:
@@ -71,7 +71,7 @@ def test_one_burst_of_429s_from_many_lanes_is_one_slowdown(
     assert pacer.throttles == 1
 
 
-def test_successes_raise_the_rate_and_a_slowdown_at_most_halves_it(
+def test_the_rate_grows_only_after_a_quiet_spell_and_a_slowdown_at_most_halves_it(
     pacer: AdaptivePacer, clock: Clock
 ) -> None:
     for _ in range(100):
@@ -79,9 +79,14 @@ def test_successes_raise_the_rate_and_a_slowdown_at_most_halves_it(
     pacer.observe(429, 1.0)
     learnt = pacer.rate
     assert learnt is not None
-    for _ in range(10):
+    for _ in range(int(QUIET) + 1):  # the pause, then QUIET seconds of successes: no probing
+        clock.now += 1.0
         pacer.observe(200, None)
-    assert pacer.rate == pytest.approx(learnt + 10 * INCREASE)
+    assert pacer.rate == learnt
+    for _ in range(10):  # then GROWTH per second
+        clock.now += 1.0
+        pacer.observe(200, None)
+    assert pacer.rate == pytest.approx(learnt * (1 + GROWTH) ** 10)
     raised = pacer.rate
     clock.now += 5.0
     pacer.observe(429, 30.0)  # few successes over a long window: a very low estimate
@@ -93,3 +98,90 @@ def test_a_429_without_retry_after_pauses_one_second(pacer: AdaptivePacer, clock
     pacer.observe(429, None)
     pacer.acquire()
     assert clock.slept == [pytest.approx(1.0)]
+
+
+def test_pacing_right_after_a_429_stays_under_the_sustained_rate(
+    pacer: AdaptivePacer, clock: Clock
+) -> None:
+    """The second window is paced, not probed: as many successes in it as the first one's rate
+    allows, so a service that sustained 20/s is not asked for more straight away."""
+    for i in range(30):  # 20 from a full bucket + 20/s over 0.5 s
+        clock.now += 0.5 / 29 if i else 0.0
+        pacer.observe(201, None)
+    pacer.observe(429, 1.0)
+    rate = pacer.rate
+    assert rate == pytest.approx(20 * MARGIN)
+    for _ in range(200):  # ten seconds of paced sending
+        pacer.acquire()
+        pacer.observe(201, None)
+    assert pacer.rate == rate
+    spacing = clock.slept[1:]
+    assert min(spacing) == pytest.approx(1 / rate)
+
+
+def test_time_without_successes_before_the_burst_does_not_lower_the_estimate(
+    pacer: AdaptivePacer, clock: Clock
+) -> None:
+    pacer.observe(200, None)  # the plan's listing
+    clock.now += 3.0  # the command plans and starts creating
+    for i in range(30):
+        clock.now += 0.5 / 29 if i else 0.0
+        pacer.observe(201, None)
+    pacer.observe(429, 1.0)
+    assert pacer.rate == pytest.approx(20 * MARGIN)  # not 31 over 4.5 s
+
+
+def test_the_rate_is_measured_over_the_busiest_stretch_before_the_429(
+    pacer: AdaptivePacer, clock: Clock
+) -> None:
+    """A window that begins with the plan's few reads (less than half a second apart, so the
+    same window) and a slow start's first lanes: the service was not kept busy then, and the
+    whole window's figure (31 over 1.5 s plus the pause) would be far below its rate."""
+    for _ in range(5):  # five reads, 0.2 s apart
+        pacer.observe(200, None)
+        clock.now += 0.2
+    clock.now += 0.1
+    for i in range(26):  # then the creates: 20 from a full bucket + 20/s over 0.3 s
+        clock.now += 0.3 / 25 if i else 0.0
+        pacer.observe(201, None)
+    clock.now += 0.001
+    pacer.observe(429, 1.0)
+    whole = 31 / (clock.now - 100.0 + 1.0)
+    assert pacer.rate == pytest.approx(26 / 1.301 * MARGIN)
+    assert pacer.rate > whole * MARGIN * 1.2
+
+
+def test_a_few_quick_successes_right_before_the_429_are_no_rate(
+    pacer: AdaptivePacer, clock: Clock
+) -> None:
+    for _ in range(10):  # 10/s for a second
+        clock.now += 0.1
+        pacer.observe(201, None)
+    for _ in range(3):  # then three in 10 ms
+        clock.now += 0.005
+        pacer.observe(201, None)
+    pacer.observe(429, 0.0)  # and no pause asked for
+    assert pacer.rate is not None
+    # 13 over the 1.01 s since the first of them at most; never 3 per 10 ms (300/s).
+    assert pacer.rate <= 13 / 1.0 * MARGIN
+
+
+def test_successes_read_just_after_the_429_count_towards_its_estimate(
+    pacer: AdaptivePacer, clock: Clock
+) -> None:
+    """The lanes' answers come in rounds: the 429 may be read before the rest of its round,
+    which the service let through before it. A success a round trip later is the refill."""
+    for i in range(25):
+        clock.now += 0.3 / 24 if i else 0.0
+        pacer.observe(201, None)
+    pacer.observe(429, 1.0)
+    first = pacer.rate
+    assert first == pytest.approx(25 / 1.3 * MARGIN)
+    clock.now += 0.01
+    pacer.observe(201, None)
+    pacer.observe(201, None)
+    assert pacer.rate == pytest.approx(27 / 1.3 * MARGIN)
+    clock.now += 0.14  # the next round
+    pacer.observe(201, None)
+    assert pacer.rate == pytest.approx(27 / 1.3 * MARGIN)
+    assert pacer.throttles == 1
