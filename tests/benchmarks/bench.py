@@ -462,10 +462,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         print("  start-up ...", file=sys.stderr, flush=True)
         starts = startup(root, args.startup_runs)
-        print(f"  rate limit {args.rate_limit:g} RPS ...", file=sys.stderr, flush=True)
-        rates = rate_limited(
-            root, args.slow_ms, args.rate_limit, args.rate_n, args.parallelism, args.runs
-        )
+        rates: list[Run] = []
+        if args.rate_n > 0:  # --rate-n 0: no rate-limit run
+            print(f"  rate limit {args.rate_limit:g} RPS ...", file=sys.stderr, flush=True)
+            rates = rate_limited(
+                root, args.slow_ms, args.rate_limit, args.rate_n, args.parallelism, args.runs
+            )
     print()
     for line in table(rows):
         print(line)
@@ -481,10 +483,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"start-up: provisioner {name}: {seconds:.3f} s median of {args.startup_runs} "
             f"(target < 0.3 s: {'yes' if seconds < 0.3 else 'NO'})"
         )
-    print(
-        f"rate limit: apply of {args.rate_n} at --rate-limit {args.rate_limit:g}, "
-        f"{args.slow_ms:g} ms, --parallelism {args.parallelism}, {args.runs} runs:"
-    )
+    if rates:
+        print(
+            f"rate limit: apply of {args.rate_n} at --rate-limit {args.rate_limit:g}, "
+            f"{args.slow_ms:g} ms, --parallelism {args.parallelism}, {args.runs} runs:"
+        )
     for rate in rates:
         c = rate.counts
         created = c.get("status_201", 0)
