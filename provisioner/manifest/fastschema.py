@@ -19,7 +19,11 @@ from typing import Any
 
 Check = Callable[[Any], bool]
 
-_IGNORED = frozenset({"$schema", "$id", "title", "description", "default", "examples", "$comment"})
+# Annotations; `format` too, as in JSON Schema 2020-12 (jsonschema asserts it only when given a
+# format checker, which this project never passes).
+_IGNORED = frozenset(
+    {"$schema", "$id", "title", "description", "default", "examples", "$comment", "format"}
+)
 # Keywords an object schema's one combined check handles.
 _OBJECT = frozenset({"properties", "additionalProperties", "required", "propertyNames", "minProperties"})
 
@@ -28,10 +32,12 @@ class Unsupported(Exception):
     """The schema uses a keyword this compiler does not implement."""
 
 
-def compile(schema: Mapping[str, Any]) -> Check:
-    """The schema as one Python function (generated source, compiled once per process)."""
-    gen = _Generator(schema.get("$defs", {}))
-    root = gen.function(dict(schema))
+def compile(schema: Mapping[str, Any], start: str = "#") -> Check:
+    """The schema as one Python function (generated source, compiled once per process);
+    `start` is the reference of the schema to check against ("#/$defs/NAME" for one of its
+    definitions, whose own references to "#" then mean the whole schema)."""
+    gen = _Generator(schema)
+    root = gen.ref(start)
     namespace: dict[str, Any] = {"_same": _same, "_unique": _unique, **gen.constants}
     source = "\n".join([*gen.lines, *gen.tables])
     exec(builtins.compile(source, "<fastschema>", "exec"), namespace)  # noqa: S102
@@ -48,7 +54,7 @@ _TYPE_TESTS = {
     "number": "(isinstance(v, (int, float)) and not isinstance(v, bool))",
     "null": "v is None",
 }
-_NUMBER = "(isinstance(v, (int, float)) and not isinstance(v, bool))"
+_NUMBER = _TYPE_TESTS["number"]
 _BOUNDS = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">", "exclusiveMaximum": "<"}
 
 
@@ -56,8 +62,9 @@ class _Generator:
     """Writes one `def f_N(v) -> bool` per schema (and per $defs entry, once: recursion is a
     call by name). Every keyword is a test that returns False at the first failure."""
 
-    def __init__(self, defs: Mapping[str, Any]) -> None:
-        self.defs = defs
+    def __init__(self, schema: Mapping[str, Any]) -> None:
+        self.schema = schema
+        self.defs = schema.get("$defs", {})
         self.lines: list[str] = []
         self.constants: dict[str, Any] = {}
         self.by_def: dict[str, str] = {}
@@ -97,15 +104,16 @@ class _Generator:
         return name
 
     def ref(self, target: str) -> str:
-        if not target.startswith("#/$defs/"):
-            raise Unsupported(f"$ref {target}")
-        key = target[len("#/$defs/") :]
-        if key not in self.by_def:
-            if key not in self.defs:
+        if target not in self.by_def:
+            if target == "#":
+                referred: Any = dict(self.schema)  # function() skips its $defs
+            elif target.startswith("#/$defs/") and target[len("#/$defs/") :] in self.defs:
+                referred = self.defs[target[len("#/$defs/") :]]
+            else:
                 raise Unsupported(f"$ref {target}")
-            self.by_def[key] = f"f_{self.count}"  # the name function() gives it (recursion)
-            self.function(self.defs[key])
-        return self.by_def[key]
+            self.by_def[target] = f"f_{self.count}"  # the name function() gives it (recursion)
+            self.function(referred)
+        return self.by_def[target]
 
     def obj(self, s: Mapping[str, Any]) -> list[str]:
         if "patternProperties" in s:

@@ -36,43 +36,10 @@ def _validator() -> Any:
 
 @functools.cache
 def _fast() -> Callable[[Any], bool]:
-    """The compiled check of $defs/saved_plan: the schema with the saved plan as its root and
-    the plan document (the schema's own root, `#`) as one more definition."""
+    """The compiled check of $defs/saved_plan (whose "#" references are the plan document)."""
     from provisioner.manifest import fastschema
 
-    schema = schemas_loader.load(_SCHEMA)
-    defs = schema.pop("$defs")
-    document = {k: v for k, v in schema.items() if k not in ("$schema", "$id")}
-    saved = _without_formats(_rooted(defs["saved_plan"]))
-    return fastschema.compile(
-        {**saved, "$defs": {**_without_formats(defs), "plan_document": _without_formats(document)}}
-    )
-
-
-def _rooted(node: Any) -> Any:
-    """`node` with each reference to the root ("#") pointed at $defs/plan_document."""
-    if isinstance(node, dict):
-        return {
-            k: ("#/$defs/plan_document" if k == "$ref" and v == "#" else _rooted(v))
-            for k, v in node.items()
-        }
-    if isinstance(node, list):
-        return [_rooted(v) for v in node]
-    return node
-
-
-def _without_formats(node: Any) -> Any:
-    """`node` without `format`, an annotation in 2020-12 (jsonschema asserts it only when given
-    a FormatChecker, which the load does not use)."""
-    if isinstance(node, dict):
-        return {
-            k: _without_formats(v)
-            for k, v in node.items()
-            if not (k == "format" and isinstance(v, str))
-        }
-    if isinstance(node, list):
-        return [_without_formats(v) for v in node]
-    return node
+    return fastschema.compile(schemas_loader.load(_SCHEMA), start="#/$defs/saved_plan")
 
 
 def first_problem(doc: Any) -> str | None:
