@@ -40,28 +40,6 @@ class FieldChange:
             return "remove"
         return "change"
 
-    @property
-    def data(self) -> dict[str, Any]:
-        return {
-            "path": self.path,
-            "before": self.before,
-            "after": self.after,
-            "sensitive": self.sensitive,
-            "forces_replacement": self.forces_replacement,
-            "unknown": self.unknown,
-        }
-
-    @classmethod
-    def from_data(cls, data: Mapping[str, Any]) -> FieldChange:
-        return cls(
-            path=data["path"],
-            before=data["before"],
-            after=data["after"],
-            sensitive=data["sensitive"],
-            forces_replacement=data.get("forces_replacement", False),
-            unknown=data.get("unknown", False),
-        )
-
 
 def _canonical(kind: Kind, document: Any) -> Any:
     """The document as compared: server-set paths dropped, unordered lists sorted."""
