@@ -2,40 +2,19 @@
 
 from __future__ import annotations
 
-import gc
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import replace
 
 from provisioner import lookups
 from provisioner import plan as planning
+from provisioner.gcpause import gc_paused
 from provisioner.listing import Scope, Wanted, fetch_remote
 from provisioner.manifest import Manifests, load
 from provisioner.model import Resource
 from provisioner.runtime import Runtime, default_sandbox
 from provisioner.state import State
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """The cyclic garbage collector waits while this runs (nested uses are fine).
-
-    Manifests, state, listings and the diff build hundreds of thousands of small acyclic
-    objects; the collector would walk them again and again as they grow (a fifth of the time
-    of a plan of thousands of resources) and find nothing to free. When it may run again, what
-    was built meanwhile is moved out of its sight (gc.freeze): else the first allocation after
-    would start a collection of all of it (a tenth of a second at thousands). Cycles among
-    those objects are then never freed, which a command that ends soon can afford."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.freeze()
-            gc.enable()
 
 
 def load_manifests(paths: Sequence[str], sandbox: str | None) -> Manifests:

@@ -35,7 +35,7 @@ def run(
     from provisioner.render import text
     from provisioner.runtime import connect, endpoint
     from provisioner.state import StateStore
-    from provisioner.workflow import gc_paused, load_manifests, make_plan
+    from provisioner.workflow import load_manifests, make_plan
 
     saved, plan_path = None, ""
     if len(paths) == 1 and planfile.claims(paths[0]):
@@ -54,8 +54,7 @@ def run(
     manifests = load_manifests(paths, sandbox)
     store = StateStore(state)
     with store.lock("apply", lock_timeout, on_wait=waiting(console, lock_timeout)):
-        with gc_paused():  # thousands of entries: see workflow.gc_paused
-            current = store.load()
+        current = store.load()
         with connect(emulator=emulator, pool_size=parallelism) as runtime:
             if saved is not None:
                 planfile.check_target(

@@ -30,7 +30,7 @@ def run(
         from provisioner.render import outputs
         from provisioner.runtime import endpoint
         from provisioner.state import StateStore
-        from provisioner.workflow import gc_paused, load_manifests, make_plan
+        from provisioner.workflow import load_manifests, make_plan
 
         manifests = load_manifests(paths, sandbox)
         store = StateStore(state)
@@ -38,8 +38,7 @@ def run(
         with store.lock("plan", lock_timeout, on_wait=waiting(console, lock_timeout)), connect(
             emulator=emulator, ahead=ahead
         ) as runtime:
-            with gc_paused():  # thousands of entries: see workflow.gc_paused
-                current = store.load()
+            current = store.load()
             plan = make_plan(runtime, manifests, current, sandbox, allow_delete=allow_delete)
             where = endpoint(runtime)
             verdicts = None

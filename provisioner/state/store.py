@@ -12,6 +12,7 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 from provisioner.errors import StateError
+from provisioner.gcpause import gc_paused
 from provisioner.state import codec, journal
 from provisioner.state.backend import Backend, Segment, Stored, is_remote
 from provisioner.state.journal import StateWriter
@@ -131,6 +132,10 @@ class StateStore:
 
         Reading writes nothing: a replayed journal is folded into the state by the next save.
         """
+        with gc_paused():  # thousands of entries: see provisioner.gcpause
+            return self._load()
+
+    def _load(self) -> State:
         stored = self._read()
         state = None if stored is None else self._decode(stored.data)
         segments = self.backend.journal_segments()
