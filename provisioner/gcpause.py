@@ -6,11 +6,6 @@ import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-# Objects left tracked since the last collection above which the pause ends with a freeze: a
-# small load is collected as usual (a long-lived process loading many small states leaks
-# nothing), a large one is put out of the collector's sight.
-FREEZE_AFTER = 20_000
-
 
 @contextmanager
 def gc_paused() -> Iterator[None]:
@@ -18,17 +13,16 @@ def gc_paused() -> Iterator[None]:
 
     Used by the manifest load, the state load and the plan: they build hundreds of thousands
     of small acyclic objects, which the collector would walk again and again as they grow (a
-    fifth of the time of a plan of thousands of resources) and find nothing to free. After a
-    large load (FREEZE_AFTER) what was built is moved out of its sight (gc.freeze): else the
-    first allocation after would start a collection of all of it (a tenth of a second at
-    thousands). Cycles among those objects are then never freed, which a command that ends
-    soon can afford."""
+    fifth of the time of a plan of thousands of resources) and find nothing to free. When it
+    may run again, what exists is moved out of its sight (gc.freeze): else the first allocation
+    after would start a collection of all of it (a tenth of a second at thousands; even a
+    small plan saves the full collections of what its imports made). Cycles among those
+    objects are then never freed, which a command that ends soon can afford."""
     enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
         if enabled:
-            if gc.get_count()[0] > FREEZE_AFTER:
-                gc.freeze()
+            gc.freeze()
             gc.enable()
