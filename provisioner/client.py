@@ -153,7 +153,11 @@ class FlowServiceClient:
             params = [("limit", str(limit)), ("start", str(start)), *filters]
             if name is not None:
                 params.append(("name", name))
-            body = self._json(self._send("GET", path, sandbox, Mode.READ, params=params, service=service))
+            body = self._json(
+                self._send(
+                    "GET", path, sandbox, Mode.READ, params=params, service=service, windowed=False
+                )
+            )
             page = _offset_items(service, body)
             fresh = [i for i in page if str(i.get("id")) not in seen]
             for item in fresh:
@@ -309,7 +313,7 @@ class FlowServiceClient:
             base.append(("property", f"name=={name}"))
         for item in paged(
             lambda path, params: self._json(
-                self._send("GET", path, sandbox, Mode.READ, params=params)
+                self._send("GET", path, sandbox, Mode.READ, params=params, windowed=False)
             ),
             collection,
             base,
@@ -396,7 +400,12 @@ class FlowServiceClient:
         sensitive: tuple[str, ...] = (),
         allow_not_found: bool = False,
         service: str = "flowservice",
+        windowed: bool = True,
     ) -> Reply:
+        """One call. `windowed=False`: a listing's page, which does not wait for the limiter's
+        window (its caller's lanes bound it: the plan's read lanes, one per apply lane), though
+        the limiter still learns from its answer; a slow start sized for creates would hold
+        the plan's first reads back a round trip."""
         if not sandbox:
             raise ValueError("the sandbox must be given explicitly")
         settings = self.settings
@@ -425,7 +434,7 @@ class FlowServiceClient:
         limiter = self.limiter
         if limiter is None:
             return self._sender.send(call, tokens=self.tokens, allow_not_found=allow_not_found)
-        limiter.acquire()
+        limiter.acquire(windowed=windowed)
         started = time.monotonic()
         status = 0
         held = 0.0
@@ -441,7 +450,9 @@ class FlowServiceClient:
         finally:
             # The service's own time apart from the wait for the shared pacer: a request the
             # pacer held back was not a slow answer, it was a lane too many.
-            limiter.release(status, time.monotonic() - started - held, held=held)
+            limiter.release(
+                status, time.monotonic() - started - held, held=held, windowed=windowed
+            )
 
     def _json(self, reply: Reply) -> Any:
         return reply.json()

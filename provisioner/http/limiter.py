@@ -25,6 +25,10 @@ pacer's wait, `held`), so after a 429 the window settles at about twice the lane
 rate needs (rate x latency), never below it: a slightly slower answer does not leave the
 pacer's slots unused.
 
+A listing's pages do not wait for the window (their callers' lanes bound them: the plan's read
+lanes, one per apply lane), but the limiter learns from their answers: a slow start sized for
+creates would hold the plan's first reads back a whole round trip.
+
 The shared pacer (provisioner/http/pacing.py) still decides *when* a request may go after a 429
 and honours Retry-After; the limiter only decides *how many* may be waiting on the service.
 """
@@ -78,16 +82,24 @@ class ConcurrencyLimiter:
     def window(self) -> int:
         return max(1, int(self.limit))
 
-    def acquire(self) -> None:
+    def acquire(self, *, windowed: bool = True) -> None:
+        """Wait for room in the window; `windowed=False` (a listing's page, bounded by its
+        caller's lanes) goes at once and is not counted in it."""
+        if not windowed:
+            return
         with self._cond:
             while self.in_flight >= self.window:
                 self._cond.wait()
             self.in_flight += 1
             self.peak = max(self.peak, self.in_flight)
 
-    def release(self, status: int, seconds: float, *, held: float = 0.0) -> None:
+    def release(
+        self, status: int, seconds: float, *, held: float = 0.0, windowed: bool = True
+    ) -> None:
+        """Learn from an answer (an unwindowed one too), and free its place in the window."""
         with self._cond:
-            self.in_flight -= 1
+            if windowed:
+                self.in_flight -= 1
             self._learn(status, seconds, held)
             self._cond.notify_all()
 

@@ -229,9 +229,11 @@ def test_the_client_tells_the_limiter_the_pacers_wait_apart(
     seen: list[tuple[int, float, float]] = []
 
     class Recording(ConcurrencyLimiter):
-        def release(self, status: int, seconds: float, *, held: float = 0.0) -> None:
+        def release(
+            self, status: int, seconds: float, *, held: float = 0.0, windowed: bool = True
+        ) -> None:
             seen.append((status, seconds, held))
-            super().release(status, seconds, held=held)
+            super().release(status, seconds, held=held, windowed=windowed)
 
     emu = emulator_factory()
     pacer = HoldingPacer()
@@ -242,3 +244,57 @@ def test_the_client_tells_the_limiter_the_pacers_wait_apart(
     assert status in (200, 201)
     assert held >= 0.05 * pacer.acquired  # the pacer's sleeps, every one of them
     assert seconds >= 0.0
+
+
+def test_an_unwindowed_request_goes_at_once_and_is_still_learnt_from() -> None:
+    clock = Clock()
+    lim = ConcurrencyLimiter(8, start=2, clock=clock)
+    lim.acquire()
+    lim.acquire()  # the window is full
+    lim.acquire(windowed=False)  # a listing's page: not held, not counted
+    assert lim.in_flight == 2 and lim.peak == 2
+    lim.release(429, 0.1, windowed=False)
+    assert lim.in_flight == 2
+    assert lim.window == 1  # its 429 halved the window all the same
+
+
+class Gate:
+    """A pacer that lets requests through only once `parties` of them wait at once."""
+
+    def __init__(self, parties: int, timeout: float) -> None:
+        self.barrier = threading.Barrier(parties, timeout=timeout)
+
+    def acquire(self) -> None:
+        self.barrier.wait()
+
+
+def test_a_listings_pages_are_not_held_back_by_the_window_but_creates_are(
+    emulator_factory: Any, make_client: Any
+) -> None:
+    """The plan's reads go over their own lanes at once: a slow start sized for creates must
+    not hold them back a round trip. Four listings meet at the gate with a window of one;
+    four creates cannot (the gate gives up waiting, and the creates fail)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from provisioner.errors import ProvisionerError
+
+    emu = emulator_factory()
+    reads = make_client(emu.url, limiter=ConcurrencyLimiter(1), pacer=Gate(4, 10.0))
+    reads.tokens.token()
+    with ThreadPoolExecutor(4) as pool:
+        listed = list(pool.map(lambda n: list(reads.list_connections("prod", name=f"n{n}")), range(4)))
+    assert listed == [[], [], [], []]
+
+    writes = make_client(emu.url, limiter=ConcurrencyLimiter(1), pacer=Gate(4, 1.0))
+    writes.tokens.token()
+
+    def create(n: int) -> str:
+        try:
+            writes.create_connection("prod", s3_body(f"c{n}"))
+            return "created"
+        except (threading.BrokenBarrierError, ProvisionerError):
+            return "held"
+
+    with ThreadPoolExecutor(4) as pool:
+        outcomes = list(pool.map(create, range(4)))
+    assert "created" not in outcomes
