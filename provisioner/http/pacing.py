@@ -9,6 +9,11 @@ previous 429, plus the Retry-After pause; see `_sustained`) and from then on spa
 slightly less than that, for all lanes together: the lanes slow down as one instead of each
 finding the limit on its own and each sleeping a whole Retry-After.
 
+What the pause refilled is not wasted: the service's allowance grew back while every lane
+waited (its rate times the time since the latest 429 it answered, less what went through since),
+and the first requests after the pause spend that much of it at once before the pacing starts
+(`_refilled`). Paced below the rate, the allowance would otherwise stay full and unused to the end.
+
 The estimate is close (a few percent below the limit of a token bucket), so the pacer does not
 probe for more straight away: every probe above the limit costs a burst of 429s and a whole
 Retry-After pause for every lane. Only after QUIET seconds without a 429 does the rate grow, by
@@ -26,7 +31,7 @@ from collections.abc import Callable
 from provisioner.http.limits import RETRY_AFTER_CAP, finite_seconds
 
 # Pace at this share of the rate the service was seen to sustain.
-MARGIN = 0.98
+MARGIN = 0.99
 QUIET = 30.0  # seconds without a 429 before the rate grows again
 # A pause in successes longer than this starts the measuring window afresh: time the command
 # spent elsewhere (planning, between the listing and the first create) is not the service's.
@@ -67,12 +72,33 @@ class AdaptivePacer:
         self._span = 1.0
         self._before: float | None = None
         self._late_until = float("-inf")  # successes seen until then still count towards it
+        # The service's allowance after a pause: when it last answered 429 (found it empty),
+        # the successes seen since (each took some of what the pause refills), and the
+        # requests that may still go at once (worked out at the first one after the pause).
+        self._drained = float("-inf")
+        self._since_drained = 0
+        self._refill_due = False
+        self._credit = 0
 
     def acquire(self) -> None:
         """Block until this lane may send (at once while no limit has been seen)."""
+        while True:
+            with self._lock:
+                now = self._clock()
+                if now >= self._resume:
+                    break
+                wait = self._resume - now
+            # Out the pause first, and only then a slot: by then every 429 of the episode
+            # (the answers in flight when the first one came) has been seen.
+            self._sleep(wait)
         with self._lock:
-            now = self._clock()
-            start = max(now, self._resume, self._next)
+            if self._refill_due:
+                self._refill_due = False
+                self._credit = self._refilled()
+            if self._credit > 0:
+                self._credit -= 1
+                return
+            start = max(now, self._next)
             if self.rate is not None:
                 self._next = start + 1.0 / self.rate
         if start > now:
@@ -95,6 +121,7 @@ class AdaptivePacer:
                     self._stamps.clear()
                 self._last_ok = now
                 self._ok += 1
+                self._since_drained += 1
                 self._stamps.append(now)
                 if self.rate is not None:
                     self._grow(now)
@@ -102,6 +129,11 @@ class AdaptivePacer:
             if status != 429:
                 return
             now = self._clock()
+            # The service's allowance was empty when it said this: it refills from here.
+            self._drained = now
+            self._since_drained = 0
+            self._refill_due = True
+            self._credit = 0
             if now < self._resume:
                 return  # another lane's request from the same burst: already accounted for
             # Never longer than the cap, whatever the service asked (and 1 s when it said nothing
@@ -146,6 +178,15 @@ class AdaptivePacer:
             if (count - i) * best[1] > best[0] * span:
                 best = (count - i, span)
         return best
+
+    def _refilled(self) -> int:
+        """Requests that may go at once after the pause: what the service's allowance grew back
+        by since its latest 429 at the paced rate (already below the service's), less the
+        successes seen since, and never more than the busiest stretch showed it lets through."""
+        if self.rate is None or self._resume <= self._drained:
+            return 0
+        grown = int(self.rate * (self._resume - self._drained) * MARGIN) - self._since_drained
+        return max(0, min(grown, self._tally))
 
     def _grow(self, now: float) -> None:
         """The rate after QUIET seconds without a 429: GROWTH more per second since."""

@@ -54,7 +54,13 @@ def test_a_429_pauses_every_lane_then_paces_at_the_sustained_rate(
     assert pacer.rate == pytest.approx(50 * MARGIN)
     pacer.acquire()  # any lane: waits out the Retry-After first
     assert clock.slept == [pytest.approx(1.0)]
-    pacer.acquire()  # then one request every 1/rate seconds
+    # The pause refilled the service's allowance: the rate times the pause (with the margin)
+    # goes at once, the first request above included ...
+    refilled = int(pacer.rate * 1.0 * MARGIN)
+    for _ in range(refilled):
+        pacer.acquire()
+    assert clock.slept == [pytest.approx(1.0)]
+    pacer.acquire()  # ... then one request every 1/rate seconds
     assert clock.slept[-1] == pytest.approx(1 / pacer.rate)
 
 
@@ -185,3 +191,72 @@ def test_successes_read_just_after_the_429_count_towards_its_estimate(
     pacer.observe(201, None)
     assert pacer.rate == pytest.approx(27 / 1.3 * MARGIN)
     assert pacer.throttles == 1
+
+
+def test_the_pause_refill_counts_from_the_latest_429_less_what_went_through_since(
+    pacer: AdaptivePacer, clock: Clock
+) -> None:
+    """The answers in flight when the first 429 came are refused too, later: the service's
+    allowance refills from the latest of them. A lane that asks during the pause takes its
+    slot only after it, when every 429 of the episode has been seen."""
+    for i in range(30):
+        clock.now += 0.5 / 29 if i else 0.0
+        pacer.observe(201, None)
+    pacer.observe(429, 1.0)
+    resume = clock.now + 1.0
+    rate = pacer.rate
+    assert rate is not None
+    clock.now += 0.15  # a round trip later: the rest of the round, refused as well
+    pacer.observe(429, 1.0)
+    clock.now += 0.05
+    pacer.observe(201, None)  # let through after the refusal: it took a refilled token
+    pacer.acquire()  # asked during the pause
+    assert clock.now == pytest.approx(resume)
+    expected = int(rate * (resume - (resume - 0.85)) * MARGIN) - 1
+    for _ in range(expected - 1):  # the rest of what the pause refilled goes at once
+        pacer.acquire()
+    assert clock.now == pytest.approx(resume)
+    pacer.acquire()  # the first paced slot
+    pacer.acquire()
+    assert clock.now == pytest.approx(resume + 1 / rate)
+    assert pacer.throttles == 1
+
+
+class Bucket:
+    """A service's token bucket, as Flow Service's emulator keeps it (capacity one second)."""
+
+    def __init__(self, clock: Clock, rate: float) -> None:
+        self.clock, self.rate = clock, rate
+        self.tokens, self.stamp = rate, clock.now
+
+    def answer(self) -> int:
+        now = self.clock.now
+        self.tokens = min(self.rate, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return 201
+        return 429
+
+
+def test_against_a_token_bucket_the_refill_is_spent_without_another_429(
+    pacer: AdaptivePacer, clock: Clock
+) -> None:
+    """500 requests, one after another, 10 ms each, at a 20/s bucket of 20: one 429, and the
+    run takes about what the bucket allows (20 at once, then 20/s) plus the one-second pause,
+    not a second more for an allowance refilled and never used."""
+    bucket = Bucket(clock, 20.0)
+    start = clock.now
+    done = refused = 0
+    while done < 500:
+        pacer.acquire()
+        clock.now += 0.01
+        status = bucket.answer()
+        pacer.observe(status, 1.0 if status == 429 else None)
+        if status == 429:
+            refused += 1
+        else:
+            done += 1
+    assert refused == 1
+    ideal = (500 - 20) / 20.0
+    assert clock.now - start < ideal + 1.0 + 0.6  # the pause, and the pacing margins
