@@ -1,0 +1,160 @@
+"""The sender's own request preparation (kept URLs, no auth step, the cookie jar asked only when
+it holds cookies) makes exactly the request `PreparedRequest.prepare` makes, call after call."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import requests
+from client_helpers import Answer, s3_body, settings_for, with_ims
+
+from provisioner.errors import ConfigError
+from provisioner.http.call import Call
+from provisioner.http.retry import Mode, RetryPolicy
+from provisioner.http.sender import Sender, new_session
+
+BASE = "https://platform.example.test/data/foundation/flowservice"
+
+
+class _NoAuth(requests.auth.AuthBase):
+    """What the sender used to pass as auth: leaves the request as it is."""
+
+    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+        return r
+
+
+def _call(method: str, path: str, **kwargs: Any) -> Call:
+    settings = settings_for("https://platform.example.test")
+    return Call(
+        service="Flow Service",
+        method=method,
+        url=f"{BASE}{path}",
+        mode=Mode.READ if method == "GET" else Mode.WRITE,
+        settings=settings,
+        sandbox="dev",
+        **kwargs,
+    )
+
+
+def _reference(session: requests.Session, call: Call, headers: dict[str, str]) -> Any:
+    """requests' own preparation of the call, as the sender did it before."""
+    given = {name.lower() for name in headers}
+    merged = {k: v for k, v in session.headers.items() if k.lower() not in given}
+    merged.update(headers)
+    prepared = requests.PreparedRequest()
+    prepared.prepare(
+        method=call.method,
+        url=call.url,
+        headers=merged,
+        data=call.form,
+        json=call.json,
+        params=list(call.params) or None,
+        auth=_NoAuth(),
+        cookies=session.cookies,
+        hooks=session.hooks,
+    )
+    return _wire(prepared)
+
+
+def _wire(prepared: requests.PreparedRequest) -> Any:
+    return (prepared.method, prepared.url, list(prepared.headers.items()), prepared.body)
+
+
+CALLS = [
+    _call(
+        "POST", "/connections", json=s3_body("one"), headers={"Content-Type": "application/json"}
+    ),
+    _call("GET", "/connections", params=(("limit", "100"), ("property", "name==a b,c/d"))),
+    _call("GET", "/connections", params=(("limit", "100"), ("property", "name==other"))),
+    _call("GET", "/connections"),
+    _call("PATCH", "/connections/c1", json=[{"op": "replace"}], headers={"If-Match": '"e1"'}),
+    _call("DELETE", "/connections/c%2F1"),
+    _call("POST", "/connections/c1/action", params=(("op", "enable"),)),
+    _call("GET", "/connections", params=(("limit", "100"), ("property", "name==a b,c/d"))),
+    _call("POST", "/token", form={"client_id": "x", "client_secret": "y"}),
+]
+
+
+@pytest.mark.parametrize("cookie", [False, True])
+def test_each_call_is_prepared_as_requests_prepares_it(cookie: bool) -> None:
+    session = new_session(2)
+    if cookie:
+        session.cookies.set("gw", "affinity-1", domain="platform.example.test", path="/")
+    sender = Sender(session, policy=RetryPolicy(), timeout=5)
+    try:
+        # Twice over: the second round is served from the kept URLs.
+        for _round in range(2):
+            for call in CALLS:
+                headers = {**call.headers, "Authorization": "Bearer t", "x-sandbox-name": "dev"}
+                assert _wire(sender._prepare(call, headers)) == _reference(session, call, headers)
+        kept = sender._urls
+        assert len(kept) == len({(c.url, tuple(c.params)) for c in CALLS})
+        if cookie:
+            assert dict(sender._prepare(CALLS[0], {}).headers)["Cookie"] == "gw=affinity-1"
+    finally:
+        session.close()
+
+
+def test_no_header_of_one_call_reaches_the_next() -> None:
+    session = new_session(2)
+    sender = Sender(session, policy=RetryPolicy(), timeout=5)
+    try:
+        patch, delete = CALLS[4], CALLS[5]
+        first = sender._prepare(patch, dict(patch.headers))
+        second = sender._prepare(delete, dict(delete.headers))
+        assert first.headers["If-Match"] == '"e1"'
+        assert "If-Match" not in second.headers
+        assert "Content-Type" not in second.headers
+        assert second.body is None and first.body is not None
+        assert "If-Match" not in session.headers
+    finally:
+        session.close()
+
+
+def test_a_kept_url_keeps_its_own_query() -> None:
+    session = new_session(2)
+    sender = Sender(session, policy=RetryPolicy(), timeout=5)
+    try:
+        a, b = CALLS[1], CALLS[2]
+        for _ in range(3):
+            assert (
+                sender._prepare(a, {}).url
+                == f"{BASE}/connections?limit=100&property=name%3D%3Da+b%2Cc%2Fd"
+            )
+            assert (
+                sender._prepare(b, {}).url
+                == f"{BASE}/connections?limit=100&property=name%3D%3Dother"
+            )
+    finally:
+        session.close()
+
+
+def test_plain_http_to_another_host_is_refused_every_time() -> None:
+    session = new_session(2)
+    sender = Sender(session, policy=RetryPolicy(), timeout=5)
+    settings = settings_for("http://127.0.0.1:9")
+    call = Call("Flow Service", "GET", "http://platform.example.test/x", Mode.READ, settings)
+    try:
+        for _ in range(2):
+            with pytest.raises(ConfigError, match="plain http://"):
+                sender.send(call)
+        assert session.requests_sent == 0
+    finally:
+        session.close()
+
+
+def test_cookies_set_by_the_service_are_sent_back(seam, make_client) -> None:
+    answers = iter(
+        [
+            Answer(200, {"items": []}, headers={"Set-Cookie": "gw=lane-7; Path=/"}),
+            Answer(200, {"items": []}),
+        ]
+    )
+    server = seam(with_ims(lambda s: next(answers)))
+    client = make_client(server.url)
+    assert list(client.list_connections("dev")) == []
+    assert list(client.list_connections("dev")) == []
+    first, second = [s for s in server.seen if s.path.endswith("/connections")]
+    assert "Cookie" not in first.headers
+    assert second.headers["Cookie"] == "gw=lane-7"
