@@ -11,6 +11,8 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import requests
+from requests.structures import CaseInsensitiveDict
+from requests.utils import check_header_validity
 
 from provisioner.config import clear_text_refusal
 from provisioner.errors import ConfigError, NotFoundError, TransientError
@@ -150,6 +152,7 @@ class Sender:
         # Prepared URLs by (url, params), and the (service, url) pairs clear-text checked.
         self._urls: dict[tuple[str, tuple[tuple[str, str], ...]], str] = {}
         self._plain_ok: set[tuple[str, str]] = set()
+        self._valid_headers: set[tuple[str, str]] = set()  # (name, value) found valid
 
     def send(
         self, call: Call, *, tokens: TokenSource | None = None, allow_not_found: bool = False
@@ -177,7 +180,6 @@ class Sender:
             outcome = self._once(call, headers)
             elapsed_ms = (self._clock() - sent_at) * 1000
             httplog.attempt(call, attempts, headers, outcome, elapsed_ms, sensitive)
-            told = replace(call, sensitive=sensitive)  # error messages mask the token too
             retry_after: float | None = None
             if isinstance(outcome, requests.Response):
                 status = outcome.status_code
@@ -185,6 +187,7 @@ class Sender:
                     self._observe(status, parse_retry_after(outcome.headers.get("Retry-After")))
                 if 200 <= status < 300:
                     return Reply(call, outcome, attempts, maybe_applied, held)
+                told = replace(call, sensitive=sensitive)  # error messages mask the token too
                 if status == 401 and tokens and token and tokens.renewable and not renewed:
                     # The token may have been revoked or expired early: renew once.
                     tokens.invalidate(token)
@@ -207,6 +210,7 @@ class Sender:
                             raise translate(outcome, told, attempts=attempts, maybe_applied=True)
                         raise _too_long_a_wait(told, status, retry_after, patience)
             else:
+                told = replace(call, sensitive=sensitive)
                 if not retryable_exception(outcome):
                     raise translate(outcome, told, attempts=attempts) from None
                 sent = not nothing_sent(outcome)
@@ -281,7 +285,7 @@ class Sender:
                 self._urls[key] = prepared.url or ""
         else:
             prepared.url = url
-        prepared.prepare_headers(merged)
+        prepared.headers = self._headers(merged)
         cookies = session.cookies
         if len(cookies):
             prepared.prepare_cookies(cookies)
@@ -290,6 +294,21 @@ class Sender:
         prepared.prepare_body(call.form, None, call.json)
         prepared.prepare_hooks(session.hooks)
         return prepared
+
+    def _headers(self, merged: dict[str, str]) -> CaseInsensitiveDict[str | bytes]:
+        """What `PreparedRequest.prepare_headers` makes of `merged`: each header checked (no
+        line break, no leading space: requests' InvalidHeader otherwise), in the same order.
+        A header found valid once is not checked again; the Authorization header (the token)
+        is always checked and never kept."""
+        headers: CaseInsensitiveDict[str | bytes] = CaseInsensitiveDict()
+        valid = self._valid_headers
+        for header in merged.items():
+            if header not in valid:
+                check_header_validity(header)
+                if header[0] != "Authorization" and len(valid) < _KEPT_URLS:
+                    valid.add(header)
+            headers[header[0]] = header[1]  # names are str: to_native_string leaves them
+        return headers
 
     def _check_clear_text(self, call: Call) -> None:
         """_refuse_clear_text, asked once per distinct (service, url): its answer is a function
