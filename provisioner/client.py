@@ -536,21 +536,45 @@ def _seg(value: str) -> str:
 
 
 def _secrets_in(value: Any) -> tuple[str, ...]:
-    """Every secret string in a create body or a JSON Patch, to keep it out of messages."""
+    """Every secret string in a create body or a JSON Patch, to keep it out of messages
+    (depth first, in the body's order)."""
     found: list[str] = []
 
     def walk(node: Any, secret: bool) -> None:
+        # Scalars are looked at here, not in a call of their own: one call per container.
         if isinstance(node, dict):
             path = node.get("path")
-            op_secret = isinstance(path, str) and is_secret_key(path.rsplit("/", 1)[-1])
+            op_secret = isinstance(path, str) and _secret_key(path.rsplit("/", 1)[-1])
             for key, child in node.items():
-                is_secret = secret or (isinstance(key, str) and is_secret_key(key))
-                walk(child, is_secret or (op_secret and key == "value"))
+                is_secret = (
+                    secret
+                    or (isinstance(key, str) and _secret_key(key))
+                    or (op_secret and key == "value")
+                )
+                if isinstance(child, (dict, list)):
+                    walk(child, is_secret)
+                elif is_secret and isinstance(child, str):
+                    found.append(child)
         elif isinstance(node, list):
             for child in node:
-                walk(child, secret)
-        elif secret and isinstance(node, str):
-            found.append(node)
+                if isinstance(child, (dict, list)):
+                    walk(child, secret)
+                elif secret and isinstance(child, str):
+                    found.append(child)
 
-    walk(value, False)
+    if isinstance(value, (dict, list)):
+        walk(value, False)
     return tuple(found)
+
+
+# is_secret_key by key: the keys of a run's bodies are few and asked once per body each.
+_SECRET_KEYS: dict[str, bool] = {}
+
+
+def _secret_key(key: str) -> bool:
+    known = _SECRET_KEYS.get(key)
+    if known is None:
+        known = is_secret_key(key)
+        if len(_SECRET_KEYS) < 4096:
+            _SECRET_KEYS[key] = known
+    return known

@@ -158,3 +158,65 @@ def test_cookies_set_by_the_service_are_sent_back(seam, make_client) -> None:
     first, second = [s for s in server.seen if s.path.endswith("/connections")]
     assert "Cookie" not in first.headers
     assert second.headers["Cookie"] == "gw=lane-7"
+
+
+def test_a_bad_header_is_refused_every_time_and_no_token_is_kept() -> None:
+    session = new_session(2)
+    sender = Sender(session, policy=RetryPolicy(), timeout=5)
+    call = CALLS[3]
+    try:
+        good = {"x-sandbox-name": "dev", "Authorization": "Bearer secret-token-1"}
+        sender._prepare(call, good)
+        for _ in range(2):
+            with pytest.raises(requests.exceptions.InvalidHeader):
+                sender._prepare(call, {"x-sandbox-name": "dev\r\nX-Injected: 1"})
+            with pytest.raises(requests.exceptions.InvalidHeader):
+                sender._prepare(call, {"Authorization": "Bearer secret-token-1\nX: 1"})
+        assert ("x-sandbox-name", "dev") in sender._valid_headers
+        assert not any("secret-token" in value for _, value in sender._valid_headers)
+    finally:
+        session.close()
+
+
+def _secrets_reference(value: Any) -> tuple[str, ...]:
+    """The walk _secrets_in was before it looked at scalars in their container's loop."""
+    from provisioner.secrets import is_secret_key
+
+    found: list[str] = []
+
+    def walk(node: Any, secret: bool) -> None:
+        if isinstance(node, dict):
+            path = node.get("path")
+            op_secret = isinstance(path, str) and is_secret_key(path.rsplit("/", 1)[-1])
+            for key, child in node.items():
+                is_secret = secret or (isinstance(key, str) and is_secret_key(key))
+                walk(child, is_secret or (op_secret and key == "value"))
+        elif isinstance(node, list):
+            for child in node:
+                walk(child, secret)
+        elif secret and isinstance(node, str):
+            found.append(node)
+
+    walk(value, False)
+    return tuple(found)
+
+
+BODIES: list[Any] = [
+    s3_body("one"),
+    {"auth": {"params": {"s3SecretKey": ["a", {"x": "b", "n": 3}, None, "c"], "k": "v"}}},
+    [{"op": "replace", "path": "/auth/params/s3SecretKey", "value": "new"}],
+    [{"op": "add", "path": "/auth/params/bucketName", "value": "bucket"}],
+    [{"op": "add", "path": "/auth/params/secretAccessKey", "value": {"deep": ["s1", "s2"]}}],
+    {1: "not a key", "client_secret": "cs", "nested": [[["sessionToken"]]]},
+    {"sessionToken": {"a": {"b": "t1"}}, "after": "plain"},
+    "a bare string",
+    None,
+]
+
+
+@pytest.mark.parametrize("body", BODIES)
+def test_secrets_in_finds_what_the_recursive_walk_found(body: Any) -> None:
+    from provisioner.client import _secrets_in
+
+    assert _secrets_in(body) == _secrets_reference(body)
+    assert _secrets_in(body) == _secrets_reference(body)  # the memo answers the second time
