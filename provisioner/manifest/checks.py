@@ -78,6 +78,9 @@ class _FileCheck:
         self.environ = environ
         self.resolve_env = resolve_env
         self.result = Checked()
+        # references.parse of each distinct text (a manifest repeats its ${env:} texts)
+        self._parsed: dict[str, tuple[list[references.Part], list[references.Malformed]]] = {}
+        self._by_key: dict[str, dict[str, kinds.Reference]] = {}
 
     def problem(self, where: Pos, path: Path, message: str) -> None:
         self.result.problems.append(
@@ -88,7 +91,10 @@ class _FileCheck:
         """Check and resolve the ${env:...} references of one text value."""
         if "$" not in value:
             return value  # the common case: no reference, nothing to resolve or report
-        parts, malformed = references.parse(value)
+        parsed = self._parsed.get(value)
+        if parsed is None:
+            parsed = self._parsed[value] = references.parse(value)
+        parts, malformed = parsed
         where = spot_of(self.root, path)[1]
         for bad in malformed:
             self.problem(where, path, bad.reason + ".")
@@ -212,7 +218,9 @@ class _FileCheck:
         resolved: dict[str, Any] = {}
         refs: list[tuple[str, str, Location]] = []
         ref_locations: dict[tuple[str | int, ...], Location] = {}
-        by_key = {r.key: r for r in kind.references}
+        by_key = self._by_key.get(kind.name)
+        if by_key is None:
+            by_key = self._by_key[kind.name] = {r.key: r for r in kind.references}
         top_secret = () in kind.secret_parents
         for key, value in node.items():
             if key in by_key and isinstance(value, str):
@@ -282,12 +290,15 @@ class _FileCheck:
 
 def _has_none(node: Any) -> bool:
     """Whether a null is left anywhere (a value the checks refused)."""
-    if node is None:
-        return True
-    if isinstance(node, dict):
-        return any(_has_none(v) for v in node.values())
-    if isinstance(node, list):
-        return any(_has_none(v) for v in node)
+    stack = [node]
+    while stack:
+        value = stack.pop()
+        if value is None:
+            return True
+        if isinstance(value, dict):
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
     return False
 
 
