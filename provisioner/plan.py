@@ -173,7 +173,7 @@ def with_fingerprints(document: Mapping[str, Any], fps: Mapping[str, str]) -> Ma
     (only the containers on those paths are copied: the result is for comparing, not editing)."""
     if not fps:
         return document
-    paths: dict[doc.Path, Any] = {tuple(p.split(".")): fp for p, fp in fps.items()}
+    paths: dict[doc.Path, Any] = {_split(p): fp for p, fp in fps.items()}
     try:
         return doc.replaced(document, paths)
     except (KeyError, TypeError):  # a container on the way is missing: build it
@@ -181,6 +181,12 @@ def with_fingerprints(document: Mapping[str, Any], fps: Mapping[str, str]) -> Ma
         for path, fp in paths.items():
             doc.put(out, path, fp)
         return out
+
+
+@functools.lru_cache(maxsize=1024)
+def _split(dotted: str) -> doc.Path:
+    # The few distinct fingerprint paths (auth.params.s3SecretKey...), split once each.
+    return tuple(dotted.split("."))
 
 
 def resolved(res: Resource, lookup: Callable[[Ref], Any]) -> Mapping[str, Any]:
@@ -624,12 +630,11 @@ def _plan_owned(
 ) -> Change:
     kind = kinds.get(res.kind)
     base = _base(org, res)
-    secret = fps.keys() | entry.secret_fingerprints.keys()
     want = comparable(desired, fps, [p for p, _ in res.secrets])
     if current is None:
         return Change(
             action=Action.RECREATE,
-            fields=diff.added(kind, want, secret=secret),
+            fields=diff.added(kind, want, secret=fps.keys() | entry.secret_fingerprints.keys()),
             protect=res.protect,
             drift=Drift(deleted=True),
             secret_fingerprints=fps,
@@ -647,7 +652,12 @@ def _plan_owned(
         else None
     )
     have = with_fingerprints(current.document, entry.secret_fingerprints)
-    fields = diff.compare(kind, have, want, secret=secret)
+    # Equal documents (the usual case) need neither the secret paths nor the diff.
+    fields = (
+        ()
+        if have == want
+        else diff.compare(kind, have, want, secret=fps.keys() | entry.secret_fingerprints.keys())
+    )
     forcing = [f for f in fields if f.forces_replacement]
     if forcing:
         if res.protect or entry.protect:
