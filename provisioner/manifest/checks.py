@@ -205,7 +205,17 @@ class _FileCheck:
             return node if "$" not in node else self.text((*base, *at), node)
         if isinstance(node, MDict):
             inner = at in kind.secret_parents
-            return {k: self.resolve(kind, entry, base, v, (*at, k), inner) for k, v in node.items()}
+            if inner:
+                return {
+                    k: self.resolve(kind, entry, base, v, (*at, k), True) for k, v in node.items()
+                }
+            # Text without a reference (most values) is itself: no call for it.
+            return {
+                k: v
+                if v.__class__ is str and "$" not in v
+                else self.resolve(kind, entry, base, v, (*at, k))
+                for k, v in node.items()
+            }
         if isinstance(node, list):
             return [self.resolve(kind, entry, base, v, (*at, i)) for i, v in enumerate(node)]
         return node
@@ -230,6 +240,8 @@ class _FileCheck:
                 refs.append((value, ref.section, location))
                 ref_locations[ref.path] = location
                 resolved[key] = Ref(value, ref.attribute)
+            elif not top_secret and value.__class__ is str and "$" not in value:
+                resolved[key] = value  # what resolve() answers for text without a reference
             else:
                 resolved[key] = self.resolve(kind, node, base, value, (key,), top_secret)
         try:

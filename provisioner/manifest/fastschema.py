@@ -216,7 +216,9 @@ class _Generator:
         if key == "items":
             item = self.function(value)
             loop = ["for x in v:", f"    if not {item}(x): return False"]
-            return loop if known == "array" else ["if isinstance(v, list):", *("    " + x for x in loop)]
+            if known == "array":
+                return loop
+            return ["if isinstance(v, list):", *("    " + line for line in loop)]
         if key in ("allOf", "anyOf", "oneOf"):
             parts = [self.function(p) for p in value]
             if key == "allOf":
