@@ -155,7 +155,13 @@ class Plan:
 
 def fingerprints(resource: Resource, salt: str) -> dict[str, str]:
     """Salted fingerprints of the resource's secret leaves, by dotted path: how a rotation is seen."""
-    return {doc.dotted(p): fingerprint(salt, v.reveal()) for p, v in resource.secrets}
+    return {_dotted(p): fingerprint(salt, v.reveal()) for p, v in resource.secrets}
+
+
+@functools.lru_cache(maxsize=1024)
+def _dotted(path: doc.Path) -> str:
+    # The few distinct secret paths (auth.params.s3SecretKey...), written once each.
+    return doc.dotted(path)
 
 
 def comparable(
@@ -165,7 +171,7 @@ def comparable(
     `secrets`, when known, are the paths of its secret leaves (saves a walk)."""
     if secrets is None:
         secrets = doc.secret_paths(document)
-    return doc.replaced(document, {p: fps.get(doc.dotted(p), "") for p in secrets})
+    return doc.replaced(document, {p: fps.get(_dotted(p), "") for p in secrets})
 
 
 def with_fingerprints(document: Mapping[str, Any], fps: Mapping[str, str]) -> Mapping[str, Any]:
@@ -200,6 +206,8 @@ def resolved(res: Resource, lookup: Callable[[Ref], Any]) -> Mapping[str, Any]:
 def topological(resources: Iterable[Resource]) -> list[Resource]:
     """Resources with every one after those it references (ties by sandbox and address)."""
     todo = {(r.sandbox, r.address): r for r in resources}
+    if not any(r.depends_on for r in todo.values()):
+        return [todo[key] for key in sorted(todo)]  # nothing references anything: by key
     done: set[tuple[str, str]] = set()
     out: list[Resource] = []
 
