@@ -302,15 +302,19 @@ class _FileCheck:
 
 def _has_none(node: Any) -> bool:
     """Whether a null is left anywhere (a value the checks refused)."""
+    if node is None:
+        return True
+    if not isinstance(node, (dict, list)):
+        return False
     stack = [node]
     while stack:
-        value = stack.pop()
-        if value is None:
-            return True
-        if isinstance(value, dict):
-            stack.extend(value.values())
-        elif isinstance(value, list):
-            stack.extend(value)
+        container = stack.pop()
+        values = container.values() if isinstance(container, dict) else container
+        for value in values:
+            if value is None:
+                return True
+            if isinstance(value, (dict, list)):
+                stack.append(value)
     return False
 
 

@@ -424,6 +424,10 @@ def _build(builder: _Builder, text: str) -> None:
         mapping_end = yaml.MappingEndEvent
         sequence_end = yaml.SequenceEndEvent
         max_depth = MAX_DEPTH
+        max_bytes = MAX_EXPANDED_BYTES
+        # Spot(...) through tuple.__new__: the named tuple's own __new__ is a Python call.
+        new_tuple = tuple.__new__
+        spot = Spot
         while True:
             event = get_event()
             kind = type(event)
@@ -438,7 +442,7 @@ def _build(builder: _Builder, text: str) -> None:
                 container = top.value
                 if isinstance(container, MList):
                     container.append(done)
-                    container.spots.append(Spot(done.start, done.start, None))
+                    container.spots.append(new_tuple(spot, (done.start, done.start, None)))
                 else:
                     key = top.key
                     if key.__class__ is not str:
@@ -446,7 +450,7 @@ def _build(builder: _Builder, text: str) -> None:
                         continue
                     top.key = no_key
                     container[key] = done
-                    container.spots[key] = Spot(top.key_pos, done.start, None)
+                    container.spots[key] = new_tuple(spot, (top.key_pos, done.start, None))
                 top.size += frame.size
                 top.nbytes += frame.nbytes
                 continue
@@ -486,7 +490,10 @@ def _build(builder: _Builder, text: str) -> None:
             mark = event.start_mark
             pos = (mark.line + 1, mark.column + 1)
             nbytes = len(value_text) if value_text.isascii() else _utf8_len(value_text)
-            builder._grow(pos, nbytes)
+            grown = builder.expanded_bytes + nbytes
+            if grown > max_bytes:
+                builder._grow(pos, nbytes)  # reports the problem and stops
+            builder.expanded_bytes = grown
             top = stack[-1]
             container = top.value
             tag = event.tag
@@ -513,10 +520,10 @@ def _build(builder: _Builder, text: str) -> None:
                     continue
                 top.key = no_key
                 container[key] = value
-                container.spots[key] = Spot(top.key_pos, pos, value_text)
+                container.spots[key] = new_tuple(spot, (top.key_pos, pos, value_text))
             else:
                 container.append(value)
-                container.spots.append(Spot(pos, pos, value_text))
+                container.spots.append(new_tuple(spot, (pos, pos, value_text)))
             top.size += 1
             top.nbytes += nbytes
     finally:
