@@ -43,7 +43,8 @@ class Checked:
     addresses: list[tuple[str, str, Location]] = field(default_factory=list)  # every one written
     # ${env:NAME} uses: as a whole secret, and inside shown-and-stored text (name, description...)
     secret_vars: dict[str, Location] = field(default_factory=dict)
-    plain_vars: list[tuple[str, Problem]] = field(default_factory=list)
+    # (variable, file, (line, column), path): where each ${env:} inside shown text is written
+    plain_vars: list[tuple[str, str, Pos, Path]] = field(default_factory=list)
     sandbox: str | None = None
     sandbox_at: Location | None = None  # where the file's `sandbox:` is written
     moved: list[tuple[str, str, Location]] = field(default_factory=list)  # (from, to, where)
@@ -102,8 +103,7 @@ class _FileCheck:
             return value
         for part in parts:
             if isinstance(part, references.Reference):
-                spot = Problem(self.file, where[0], where[1], format_path(path), "")
-                self.result.plain_vars.append((part.name, spot))
+                self.result.plain_vars.append((part.name, self.file, where, path))
                 if self.environ.get(part.name) == "":
                     self.empty(where, path, part.name)
         resolved, unset = references.resolve(parts, self.environ)
@@ -142,11 +142,11 @@ class _FileCheck:
     def secret(self, path: Path, value: Any) -> Secret | None:
         """A secret param must be exactly one ${env:NAME}; its value is never echoed."""
         _, where, _ = spot_of(self.root, path)
-        suggestion = _LazyName(str(path[1]), str(path[-1]))
         if isinstance(value, str):
             name = references.full_reference(value)
             if name is not None:
-                self.result.secret_vars.setdefault(name, Location(self.file, where[0], where[1]))
+                if name not in self.result.secret_vars:
+                    self.result.secret_vars[name] = Location(self.file, where[0], where[1])
                 if name in self.environ:
                     if self.environ[name] == "":
                         self.empty(where, path, name)
@@ -154,6 +154,7 @@ class _FileCheck:
                 self.unset(where, path, name)
                 return Secret(value)
             parts, malformed = references.parse(value)
+            suggestion = _LazyName(str(path[1]), str(path[-1]))
             if value.startswith("${") or any(isinstance(p, references.Reference) for p in parts):
                 if malformed and value.startswith("${"):
                     for bad in malformed:
@@ -166,6 +167,7 @@ class _FileCheck:
                     f"around it, so no part of it reaches git; write ${{env:{suggestion}}}.",
                 )
                 return None
+        suggestion = _LazyName(str(path[1]), str(path[-1]))
         if value is None:
             self.problem(
                 where,

@@ -192,3 +192,19 @@ def test_a_repeated_reference_resolves_and_is_checked_at_each_place(write: Write
         (15, "connections.two.description"),
         (19, "connections.two.auth.params.s3AccessKey"),
     ]
+
+
+def test_a_secret_variable_in_shown_text_is_reported_where_it_is_written(write: Write) -> None:
+    text = _manifest(
+        {"address": "one", "name": "One", "description": "d", "access": "AKIA1"},
+        {"address": "two", "name": "Two", "description": "'${env:MARKETING_S3_SECRET_KEY}'",
+         "access": "AKIA2"},
+    )
+    with pytest.raises(ManifestError) as caught:
+        manifest.load([write("m.yaml", text)], sandbox_override=None, default_sandbox="prod",
+                      environ=ENV)
+    shown = [p for p in caught.value.problems if "holds a secret" in p.message]
+    assert [(p.file, p.line, p.column, p.path) for p in shown] == [
+        ("m.yaml", 15, 18, "connections.two.description")
+    ]
+    assert "(it is used as one at m.yaml:11:22)" in shown[0].message
