@@ -491,15 +491,22 @@ def _check_swapped_ids(
     state (ids swapped by hand), never outside drift to be applied."""
     for sandbox in scope:
         entries = [e for e in state.in_scope(org, sandbox) if kinds.get(e.kind).adopt_by_name]
+        # Only an entry whose id reads as another name can be one of a swapped pair.
+        suspects: list[StateEntry] = []
+        for e in entries:
+            found = by_id.get((sandbox, e.id))
+            if found is None or found.kind != e.kind or not found.name or found.name == e.name:
+                continue
+            suspects.append(e)
+        if not suspects:
+            continue  # the usual case: every id reads as its own name
         by_name: dict[tuple[str, str], StateEntry] = {}
         for e in entries:
             if e.name:
                 by_name.setdefault((e.kind, e.name), e)
         reported: set[str] = set()
-        for e in sorted(entries, key=lambda e: e.address):
-            found = by_id.get((sandbox, e.id))
-            if found is None or found.kind != e.kind or not found.name or found.name == e.name:
-                continue
+        for e in sorted(suspects, key=lambda e: e.address):
+            found = by_id[(sandbox, e.id)]
             other = by_name.get((e.kind, found.name))
             if other is None or other is e or e.address in reported:
                 continue
@@ -596,7 +603,8 @@ def _check_unique_names(resources: Iterable[Resource], problems: list[str]) -> N
     for r in resources:
         if r.name and kinds.get(r.kind).adopt_by_name:
             seen[(r.sandbox, r.kind, r.name)].append(r.address)
-    for (sandbox, _kind, name), addresses in sorted(seen.items(), key=lambda kv: str(kv[0])):
+    shared = [(key, addresses) for key, addresses in seen.items() if len(addresses) > 1]
+    for (sandbox, _kind, name), addresses in sorted(shared, key=lambda kv: str(kv[0])):
         if len(addresses) > 1:
             problems.append(
                 f"{' and '.join(sorted(addresses))} all declare the name {name!r} in sandbox "
