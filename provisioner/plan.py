@@ -155,7 +155,13 @@ class Plan:
 
 def fingerprints(resource: Resource, salt: str) -> dict[str, str]:
     """Salted fingerprints of the resource's secret leaves, by dotted path: how a rotation is seen."""
-    return {doc.dotted(p): fingerprint(salt, v.reveal()) for p, v in resource.secrets}
+    return {_dotted(p): fingerprint(salt, v.reveal()) for p, v in resource.secrets}
+
+
+@functools.lru_cache(maxsize=1024)
+def _dotted(path: doc.Path) -> str:
+    # The few distinct secret paths (auth.params.s3SecretKey...), written once each.
+    return doc.dotted(path)
 
 
 def comparable(
@@ -165,7 +171,7 @@ def comparable(
     `secrets`, when known, are the paths of its secret leaves (saves a walk)."""
     if secrets is None:
         secrets = doc.secret_paths(document)
-    return doc.replaced(document, {p: fps.get(doc.dotted(p), "") for p in secrets})
+    return doc.replaced(document, {p: fps.get(_dotted(p), "") for p in secrets})
 
 
 def with_fingerprints(document: Mapping[str, Any], fps: Mapping[str, str]) -> Mapping[str, Any]:
@@ -173,7 +179,7 @@ def with_fingerprints(document: Mapping[str, Any], fps: Mapping[str, str]) -> Ma
     (only the containers on those paths are copied: the result is for comparing, not editing)."""
     if not fps:
         return document
-    paths: dict[doc.Path, Any] = {tuple(p.split(".")): fp for p, fp in fps.items()}
+    paths: dict[doc.Path, Any] = {_split(p): fp for p, fp in fps.items()}
     try:
         return doc.replaced(document, paths)
     except (KeyError, TypeError):  # a container on the way is missing: build it
@@ -181,6 +187,12 @@ def with_fingerprints(document: Mapping[str, Any], fps: Mapping[str, str]) -> Ma
         for path, fp in paths.items():
             doc.put(out, path, fp)
         return out
+
+
+@functools.lru_cache(maxsize=1024)
+def _split(dotted: str) -> doc.Path:
+    # The few distinct fingerprint paths (auth.params.s3SecretKey...), split once each.
+    return tuple(dotted.split("."))
 
 
 def resolved(res: Resource, lookup: Callable[[Ref], Any]) -> Mapping[str, Any]:
@@ -194,6 +206,8 @@ def resolved(res: Resource, lookup: Callable[[Ref], Any]) -> Mapping[str, Any]:
 def topological(resources: Iterable[Resource]) -> list[Resource]:
     """Resources with every one after those it references (ties by sandbox and address)."""
     todo = {(r.sandbox, r.address): r for r in resources}
+    if not any(r.depends_on for r in todo.values()):
+        return [todo[key] for key in sorted(todo)]  # nothing references anything: by key
     done: set[tuple[str, str]] = set()
     out: list[Resource] = []
 
@@ -477,15 +491,22 @@ def _check_swapped_ids(
     state (ids swapped by hand), never outside drift to be applied."""
     for sandbox in scope:
         entries = [e for e in state.in_scope(org, sandbox) if kinds.get(e.kind).adopt_by_name]
+        # Only an entry whose id reads as another name can be one of a swapped pair.
+        suspects: list[StateEntry] = []
+        for e in entries:
+            found = by_id.get((sandbox, e.id))
+            if found is None or found.kind != e.kind or not found.name or found.name == e.name:
+                continue
+            suspects.append(e)
+        if not suspects:
+            continue  # the usual case: every id reads as its own name
         by_name: dict[tuple[str, str], StateEntry] = {}
         for e in entries:
             if e.name:
                 by_name.setdefault((e.kind, e.name), e)
         reported: set[str] = set()
-        for e in sorted(entries, key=lambda e: e.address):
-            found = by_id.get((sandbox, e.id))
-            if found is None or found.kind != e.kind or not found.name or found.name == e.name:
-                continue
+        for e in sorted(suspects, key=lambda e: e.address):
+            found = by_id[(sandbox, e.id)]
             other = by_name.get((e.kind, found.name))
             if other is None or other is e or e.address in reported:
                 continue
@@ -582,7 +603,8 @@ def _check_unique_names(resources: Iterable[Resource], problems: list[str]) -> N
     for r in resources:
         if r.name and kinds.get(r.kind).adopt_by_name:
             seen[(r.sandbox, r.kind, r.name)].append(r.address)
-    for (sandbox, _kind, name), addresses in sorted(seen.items(), key=lambda kv: str(kv[0])):
+    shared = [(key, addresses) for key, addresses in seen.items() if len(addresses) > 1]
+    for (sandbox, _kind, name), addresses in sorted(shared, key=lambda kv: str(kv[0])):
         if len(addresses) > 1:
             problems.append(
                 f"{' and '.join(sorted(addresses))} all declare the name {name!r} in sandbox "
@@ -624,12 +646,11 @@ def _plan_owned(
 ) -> Change:
     kind = kinds.get(res.kind)
     base = _base(org, res)
-    secret = fps.keys() | entry.secret_fingerprints.keys()
     want = comparable(desired, fps, [p for p, _ in res.secrets])
     if current is None:
         return Change(
             action=Action.RECREATE,
-            fields=diff.added(kind, want, secret=secret),
+            fields=diff.added(kind, want, secret=fps.keys() | entry.secret_fingerprints.keys()),
             protect=res.protect,
             drift=Drift(deleted=True),
             secret_fingerprints=fps,
@@ -647,7 +668,12 @@ def _plan_owned(
         else None
     )
     have = with_fingerprints(current.document, entry.secret_fingerprints)
-    fields = diff.compare(kind, have, want, secret=secret)
+    # Equal documents (the usual case) need neither the secret paths nor the diff.
+    fields = (
+        ()
+        if have == want
+        else diff.compare(kind, have, want, secret=fps.keys() | entry.secret_fingerprints.keys())
+    )
     forcing = [f for f in fields if f.forces_replacement]
     if forcing:
         if res.protect or entry.protect:

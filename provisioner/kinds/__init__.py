@@ -162,6 +162,10 @@ class Kind:
 @dataclass(frozen=True)
 class Registry:
     kinds: Mapping[str, Kind] = field(default_factory=dict)
+    # in_section's answers, by section (asked once per manifest entry; the kinds never change)
+    _sections: dict[str, list[Kind]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def sections(self) -> list[str]:
         ranked = sorted(self.kinds.values(), key=lambda k: (k.order, k.name))
@@ -172,12 +176,18 @@ class Registry:
         return out
 
     def in_section(self, section: str) -> list[Kind]:
-        return sorted((k for k in self.kinds.values() if k.section == section), key=lambda k: k.name)
+        found = self._sections.get(section)
+        if found is None:
+            found = sorted(
+                (k for k in self.kinds.values() if k.section == section), key=lambda k: k.name
+            )
+            self._sections[section] = found
+        return list(found)
 
     def of_entry(self, section: str, entry: Any) -> Kind | None:
         """The kind of one manifest entry of `section` (by its `type:` where the section has
         several), or None when it names none."""
-        candidates = self.in_section(section)
+        candidates = self._sections.get(section) or self.in_section(section)
         if len(candidates) == 1 and candidates[0].type_name is None:
             return candidates[0]
         t = entry.get("type") if isinstance(entry, Mapping) else None

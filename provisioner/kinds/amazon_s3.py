@@ -65,7 +65,7 @@ class AmazonS3(Kind):
         if len(path) != 3 or path[:2] != ("auth", "params"):
             return False
         auth = entry.get("auth")
-        spec_name = auth.get("specName") if isinstance(auth, Mapping) else None
+        spec_name = auth.get("specName") if isinstance(auth, (dict, Mapping)) else None
         spec = self.auth_specs.get(spec_name) if isinstance(spec_name, str) else None
         return None if spec is None else path[2] in spec.secret
 

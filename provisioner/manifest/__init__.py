@@ -200,7 +200,7 @@ def _secrets_shown(results: Sequence[checks.Checked]) -> list[Problem]:
             secret.setdefault(name, where)
     problems: list[Problem] = []
     for result in results:
-        for name, spot in result.plain_vars:
+        for name, file, pos, path in result.plain_vars:
             if name in CREDENTIAL_VARIABLES:
                 why = "holds provisioner's own credentials"
             elif name in secret:
@@ -209,10 +209,10 @@ def _secrets_shown(results: Sequence[checks.Checked]) -> list[Problem]:
                 continue
             problems.append(
                 Problem(
-                    spot.file,
-                    spot.line,
-                    spot.column,
-                    spot.path,
+                    file,
+                    pos[0],
+                    pos[1],
+                    checks.format_path(path),
                     f"uses ${{env:{name}}}, which {why}; this field is shown in plans, stored in "
                     "the state and sent to Adobe, so use another variable here.",
                 )

@@ -43,7 +43,8 @@ class Checked:
     addresses: list[tuple[str, str, Location]] = field(default_factory=list)  # every one written
     # ${env:NAME} uses: as a whole secret, and inside shown-and-stored text (name, description...)
     secret_vars: dict[str, Location] = field(default_factory=dict)
-    plain_vars: list[tuple[str, Problem]] = field(default_factory=list)
+    # (variable, file, (line, column), path): where each ${env:} inside shown text is written
+    plain_vars: list[tuple[str, str, Pos, Path]] = field(default_factory=list)
     sandbox: str | None = None
     sandbox_at: Location | None = None  # where the file's `sandbox:` is written
     moved: list[tuple[str, str, Location]] = field(default_factory=list)  # (from, to, where)
@@ -78,6 +79,9 @@ class _FileCheck:
         self.environ = environ
         self.resolve_env = resolve_env
         self.result = Checked()
+        # references.parse of each distinct text (a manifest repeats its ${env:} texts)
+        self._parsed: dict[str, tuple[list[references.Part], list[references.Malformed]]] = {}
+        self._by_key: dict[str, dict[str, kinds.Reference]] = {}
 
     def problem(self, where: Pos, path: Path, message: str) -> None:
         self.result.problems.append(
@@ -88,7 +92,10 @@ class _FileCheck:
         """Check and resolve the ${env:...} references of one text value."""
         if "$" not in value:
             return value  # the common case: no reference, nothing to resolve or report
-        parts, malformed = references.parse(value)
+        parsed = self._parsed.get(value)
+        if parsed is None:
+            parsed = self._parsed[value] = references.parse(value)
+        parts, malformed = parsed
         where = spot_of(self.root, path)[1]
         for bad in malformed:
             self.problem(where, path, bad.reason + ".")
@@ -96,8 +103,7 @@ class _FileCheck:
             return value
         for part in parts:
             if isinstance(part, references.Reference):
-                spot = Problem(self.file, where[0], where[1], format_path(path), "")
-                self.result.plain_vars.append((part.name, spot))
+                self.result.plain_vars.append((part.name, self.file, where, path))
                 if self.environ.get(part.name) == "":
                     self.empty(where, path, part.name)
         resolved, unset = references.resolve(parts, self.environ)
@@ -136,11 +142,11 @@ class _FileCheck:
     def secret(self, path: Path, value: Any) -> Secret | None:
         """A secret param must be exactly one ${env:NAME}; its value is never echoed."""
         _, where, _ = spot_of(self.root, path)
-        suggestion = _LazyName(str(path[1]), str(path[-1]))
         if isinstance(value, str):
             name = references.full_reference(value)
             if name is not None:
-                self.result.secret_vars.setdefault(name, Location(self.file, where[0], where[1]))
+                if name not in self.result.secret_vars:
+                    self.result.secret_vars[name] = Location(self.file, where[0], where[1])
                 if name in self.environ:
                     if self.environ[name] == "":
                         self.empty(where, path, name)
@@ -148,6 +154,7 @@ class _FileCheck:
                 self.unset(where, path, name)
                 return Secret(value)
             parts, malformed = references.parse(value)
+            suggestion = _LazyName(str(path[1]), str(path[-1]))
             if value.startswith("${") or any(isinstance(p, references.Reference) for p in parts):
                 if malformed and value.startswith("${"):
                     for bad in malformed:
@@ -160,6 +167,7 @@ class _FileCheck:
                     f"around it, so no part of it reaches git; write ${{env:{suggestion}}}.",
                 )
                 return None
+        suggestion = _LazyName(str(path[1]), str(path[-1]))
         if value is None:
             self.problem(
                 where,
@@ -199,7 +207,17 @@ class _FileCheck:
             return node if "$" not in node else self.text((*base, *at), node)
         if isinstance(node, MDict):
             inner = at in kind.secret_parents
-            return {k: self.resolve(kind, entry, base, v, (*at, k), inner) for k, v in node.items()}
+            if inner:
+                return {
+                    k: self.resolve(kind, entry, base, v, (*at, k), True) for k, v in node.items()
+                }
+            # Text without a reference (most values) is itself: no call for it.
+            return {
+                k: v
+                if v.__class__ is str and "$" not in v
+                else self.resolve(kind, entry, base, v, (*at, k))
+                for k, v in node.items()
+            }
         if isinstance(node, list):
             return [self.resolve(kind, entry, base, v, (*at, i)) for i, v in enumerate(node)]
         return node
@@ -212,7 +230,9 @@ class _FileCheck:
         resolved: dict[str, Any] = {}
         refs: list[tuple[str, str, Location]] = []
         ref_locations: dict[tuple[str | int, ...], Location] = {}
-        by_key = {r.key: r for r in kind.references}
+        by_key = self._by_key.get(kind.name)
+        if by_key is None:
+            by_key = self._by_key[kind.name] = {r.key: r for r in kind.references}
         top_secret = () in kind.secret_parents
         for key, value in node.items():
             if key in by_key and isinstance(value, str):
@@ -222,6 +242,8 @@ class _FileCheck:
                 refs.append((value, ref.section, location))
                 ref_locations[ref.path] = location
                 resolved[key] = Ref(value, ref.attribute)
+            elif not top_secret and value.__class__ is str and "$" not in value:
+                resolved[key] = value  # what resolve() answers for text without a reference
             else:
                 resolved[key] = self.resolve(kind, node, base, value, (key,), top_secret)
         try:
@@ -284,10 +306,17 @@ def _has_none(node: Any) -> bool:
     """Whether a null is left anywhere (a value the checks refused)."""
     if node is None:
         return True
-    if isinstance(node, dict):
-        return any(_has_none(v) for v in node.values())
-    if isinstance(node, list):
-        return any(_has_none(v) for v in node)
+    if not isinstance(node, (dict, list)):
+        return False
+    stack = [node]
+    while stack:
+        container = stack.pop()
+        values = container.values() if isinstance(container, dict) else container
+        for value in values:
+            if value is None:
+                return True
+            if isinstance(value, (dict, list)):
+                stack.append(value)
     return False
 
 

@@ -39,7 +39,7 @@ def compile(schema: Mapping[str, Any], start: str = "#") -> Check:
     gen = _Generator(schema)
     root = gen.ref(start)
     namespace: dict[str, Any] = {"_same": _same, "_unique": _unique, **gen.constants}
-    source = "\n".join([*gen.lines, *gen.tables])
+    source = "\n".join([*gen.lines, *gen.alias_lines(), *gen.tables])
     exec(builtins.compile(source, "<fastschema>", "exec"), namespace)  # noqa: S102
     check: Check = namespace[root]
     return check
@@ -70,6 +70,9 @@ class _Generator:
         self.by_def: dict[str, str] = {}
         self.tables: list[str] = []
         self.count = 0
+        # f_N -> the function it only calls: named without a call of its own (recursion may
+        # have used the name before it was known to be one)
+        self.aliases: dict[str, str] = {}
 
     def constant(self, value: Any) -> str:
         name = f"c_{len(self.constants)}"
@@ -85,17 +88,42 @@ class _Generator:
             raise Unsupported(f"schema {s!r}")
         name = f"f_{self.count}"
         self.count += 1
-        body: list[str] = []
+        # Keywords are a conjunction, so their order is free: a single `type` goes first, and
+        # the tests after it do not ask the type again.
+        known = s.get("type") if isinstance(s.get("type"), str) else None
+        body: list[str] = self.keyword("type", known, s) if known is not None else []
         if any(k in s for k in _OBJECT):
-            body += self.obj(s)
+            body += self.obj(s, known == "object")
         for key, value in s.items():
             if key in _IGNORED or key == "$defs" or key in _OBJECT:
                 continue
-            body += self.keyword(key, value, s)
+            if key == "type" and known is not None:
+                continue
+            body += self.keyword(key, value, s, known)
+        if len(body) == 1 and body[0].startswith("if not f_") and body[0].endswith(
+            "(v): return False"
+        ):
+            target = body[0][len("if not ") : -len("(v): return False")]
+            if target != name:
+                self.aliases[name] = target  # a schema that is one call: that function
+                return target
         self.lines.append(f"def {name}(v):")
         self.lines += ["    " + line for line in body]
         self.lines.append("    return True")
         return name
+
+    def alias_lines(self) -> list[str]:
+        """`f_N = f_M` for each alias, after every def (M followed to a def)."""
+        lines = []
+        for name, target in self.aliases.items():
+            seen = {name}
+            while target in self.aliases:
+                if target in seen:
+                    raise Unsupported("a $ref that only refers to itself")
+                seen.add(target)
+                target = self.aliases[target]
+            lines.append(f"{name} = {target}")
+        return lines
 
     def trivial(self, answer: bool) -> str:
         name = f"f_{self.count}"
@@ -112,15 +140,16 @@ class _Generator:
             else:
                 raise Unsupported(f"$ref {target}")
             self.by_def[target] = f"f_{self.count}"  # the name function() gives it (recursion)
-            self.function(referred)
+            self.by_def[target] = self.function(referred)  # (or the function it only calls)
         return self.by_def[target]
 
-    def obj(self, s: Mapping[str, Any]) -> list[str]:
+    def obj(self, s: Mapping[str, Any], is_object: bool = False) -> list[str]:
+        """The object keywords' one check; `is_object`: v is known to be a dict already."""
         if "patternProperties" in s:
             raise Unsupported("patternProperties")
         props = {k: self.function(p) for k, p in s.get("properties", {}).items()}
         extra = s.get("additionalProperties", True)
-        lines = ["if isinstance(v, dict):"]
+        lines = ["if True:" if is_object else "if isinstance(v, dict):"]
         least = s.get("minProperties", 0)
         if least:
             lines.append(f"    if len(v) < {int(least)}: return False")
@@ -143,7 +172,12 @@ class _Generator:
             lines.append("        if not c(x): return False")
         return lines
 
-    def keyword(self, key: str, value: Any, s: Mapping[str, Any]) -> list[str]:
+    def keyword(
+        self, key: str, value: Any, s: Mapping[str, Any], known: str | None = None
+    ) -> list[str]:
+        """The test of one keyword; `known` is the type v already passed (then not asked)."""
+        string = "" if known == "string" else "isinstance(v, str) and "
+        array = "" if known == "array" else "isinstance(v, list) and "
         if key == "$ref":
             return [f"if not {self.ref(value)}(v): return False"]
         if key == "type":
@@ -156,32 +190,35 @@ class _Generator:
             options = list(value)
             if all(isinstance(o, str) for o in options):
                 texts = self.constant(frozenset(options))
-                return [f"if not (isinstance(v, str) and v in {texts}): return False"]
+                return [f"if not ({string}v in {texts}): return False"]
             listed = self.constant(tuple(options))
             return [f"if not any(_same(v, o) for o in {listed}): return False"]
         if key == "const":
             if isinstance(value, str):
-                return [f"if not (isinstance(v, str) and v == {value!r}): return False"]
+                return [f"if not ({string}v == {value!r}): return False"]
             return [f"if not _same(v, {self.constant(value)}): return False"]
         if key == "pattern":
             search = self.constant(re.compile(value).search)
-            return [f"if isinstance(v, str) and {search}(v) is None: return False"]
+            return [f"if {string}{search}(v) is None: return False"]
         if key == "minLength":
-            return [f"if isinstance(v, str) and len(v) < {int(value)}: return False"]
+            return [f"if {string}len(v) < {int(value)}: return False"]
         if key == "maxLength":
-            return [f"if isinstance(v, str) and len(v) > {int(value)}: return False"]
+            return [f"if {string}len(v) > {int(value)}: return False"]
         if key in _BOUNDS:
             limit = self.constant(value)
             return [f"if {_NUMBER} and not v {_BOUNDS[key]} {limit}: return False"]
         if key == "uniqueItems":
             return ["if not _unique(v): return False"] if value else []
         if key == "minItems":
-            return [f"if isinstance(v, list) and len(v) < {int(value)}: return False"]
+            return [f"if {array}len(v) < {int(value)}: return False"]
         if key == "maxItems":
-            return [f"if isinstance(v, list) and len(v) > {int(value)}: return False"]
+            return [f"if {array}len(v) > {int(value)}: return False"]
         if key == "items":
             item = self.function(value)
-            return ["if isinstance(v, list):", "    for x in v:", f"        if not {item}(x): return False"]
+            loop = ["for x in v:", f"    if not {item}(x): return False"]
+            if known == "array":
+                return loop
+            return ["if isinstance(v, list):", *("    " + line for line in loop)]
         if key in ("allOf", "anyOf", "oneOf"):
             parts = [self.function(p) for p in value]
             if key == "allOf":

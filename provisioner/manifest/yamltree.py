@@ -419,9 +419,68 @@ def _build(builder: _Builder, text: str) -> None:
         no_key = _NO_KEY
         fast_text = _FAST_TEXT
         resolved_first = _RESOLVED_FIRST
+        mapping_start = yaml.MappingStartEvent
+        sequence_start = yaml.SequenceStartEvent
+        mapping_end = yaml.MappingEndEvent
+        sequence_end = yaml.SequenceEndEvent
+        max_depth = MAX_DEPTH
+        max_bytes = MAX_EXPANDED_BYTES
+        # Spot(...) through tuple.__new__: the named tuple's own __new__ is a Python call.
+        new_tuple = tuple.__new__
+        spot = Spot
         while True:
             event = get_event()
             kind = type(event)
+            if kind is mapping_end or kind is sequence_end:
+                # The usual end: no anchor to record, no merge key, a container to go into.
+                if len(stack) < 2 or stack[-1].anchor is not None or stack[-1].merges:
+                    feed(event)
+                    continue
+                frame = stack.pop()
+                done = frame.value
+                top = stack[-1]
+                container = top.value
+                if isinstance(container, MList):
+                    container.append(done)
+                    container.spots.append(new_tuple(spot, (done.start, done.start, None)))
+                else:
+                    key = top.key
+                    if key.__class__ is not str:
+                        builder._add_value(done, done.start, frame.size, None, frame.nbytes)
+                        continue
+                    top.key = no_key
+                    container[key] = done
+                    container.spots[key] = new_tuple(spot, (top.key_pos, done.start, None))
+                top.size += frame.size
+                top.nbytes += frame.nbytes
+                continue
+            if kind is mapping_start or kind is sequence_start:
+                # The usual start: a value (not a key) inside a container, no anchor or tag.
+                if (
+                    not stack
+                    or event.anchor is not None
+                    or event.tag is not None
+                    or len(stack) >= max_depth
+                ):
+                    feed(event)
+                    continue
+                top = stack[-1]
+                container = top.value
+                if isinstance(container, MList):
+                    path = (*top.path, len(container))
+                elif top.key is no_key:
+                    feed(event)  # a mapping or list used as a key
+                    continue
+                elif top.key.__class__ is str:
+                    path = (*top.path, top.key)
+                else:
+                    path = top.path
+                mark = event.start_mark
+                pos = (mark.line + 1, mark.column + 1)
+                stack.append(
+                    _Frame(MDict(pos) if kind is mapping_start else MList(pos), None, path)
+                )
+                continue
             if kind is not scalar_event or event.anchor is not None or not stack:
                 if kind is end_event:
                     return
@@ -431,7 +490,10 @@ def _build(builder: _Builder, text: str) -> None:
             mark = event.start_mark
             pos = (mark.line + 1, mark.column + 1)
             nbytes = len(value_text) if value_text.isascii() else _utf8_len(value_text)
-            builder._grow(pos, nbytes)
+            grown = builder.expanded_bytes + nbytes
+            if grown > max_bytes:
+                builder._grow(pos, nbytes)  # reports the problem and stops
+            builder.expanded_bytes = grown
             top = stack[-1]
             container = top.value
             tag = event.tag
@@ -458,10 +520,10 @@ def _build(builder: _Builder, text: str) -> None:
                     continue
                 top.key = no_key
                 container[key] = value
-                container.spots[key] = Spot(top.key_pos, pos, value_text)
+                container.spots[key] = new_tuple(spot, (top.key_pos, pos, value_text))
             else:
                 container.append(value)
-                container.spots.append(Spot(pos, pos, value_text))
+                container.spots.append(new_tuple(spot, (pos, pos, value_text)))
             top.size += 1
             top.nbytes += nbytes
     finally:
