@@ -86,21 +86,22 @@ class AdaptivePacer:
             with self._lock:
                 now = self._clock()
                 if now >= self._resume:
+                    # Past the pause: a slot now, under the same lock as the check (a 429 seen
+                    # in between would otherwise let this lane spend the next pause's refill).
+                    if self._refill_due:
+                        self._refill_due = False
+                        self._credit = self._refilled()
+                    if self._credit > 0:
+                        self._credit -= 1
+                        return
+                    start = max(now, self._next)
+                    if self.rate is not None:
+                        self._next = start + 1.0 / self.rate
                     break
                 wait = self._resume - now
             # Out the pause first, and only then a slot: by then every 429 of the episode
             # (the answers in flight when the first one came) has been seen.
             self._sleep(wait)
-        with self._lock:
-            if self._refill_due:
-                self._refill_due = False
-                self._credit = self._refilled()
-            if self._credit > 0:
-                self._credit -= 1
-                return
-            start = max(now, self._next)
-            if self.rate is not None:
-                self._next = start + 1.0 / self.rate
         if start > now:
             self._sleep(start - now)
 

@@ -260,3 +260,18 @@ def test_against_a_token_bucket_the_refill_is_spent_without_another_429(
     assert refused == 1
     ideal = (500 - 20) / 20.0
     assert clock.now - start < ideal + 1.0 + 0.6  # the pause, and the pacing margins
+
+
+def test_a_new_429_while_the_refill_is_spent_waits_out_its_own_pause_first(
+    pacer: AdaptivePacer, clock: Clock
+) -> None:
+    for i in range(30):
+        clock.now += 0.5 / 29 if i else 0.0
+        pacer.observe(201, None)
+    pacer.observe(429, 1.0)
+    pacer.acquire()
+    pacer.acquire()  # spending what the first pause refilled
+    pacer.observe(429, 1.0)  # the service says 429 again: the refill is gone
+    resume = clock.now + 1.0
+    pacer.acquire()
+    assert clock.now == pytest.approx(resume)
