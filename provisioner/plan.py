@@ -605,12 +605,11 @@ def _check_unique_names(resources: Iterable[Resource], problems: list[str]) -> N
             seen[(r.sandbox, r.kind, r.name)].append(r.address)
     shared = [(key, addresses) for key, addresses in seen.items() if len(addresses) > 1]
     for (sandbox, _kind, name), addresses in sorted(shared, key=lambda kv: str(kv[0])):
-        if len(addresses) > 1:
-            problems.append(
-                f"{' and '.join(sorted(addresses))} all declare the name {name!r} in sandbox "
-                f"{sandbox}; names must be unique per sandbox so that a lost state can be "
-                "recovered by name; give each its own name"
-            )
+        problems.append(
+            f"{' and '.join(sorted(addresses))} all declare the name {name!r} in sandbox "
+            f"{sandbox}; names must be unique per sandbox so that a lost state can be "
+            "recovered by name; give each its own name"
+        )
 
 
 class _Base(TypedDict):

@@ -281,7 +281,7 @@ class Sender:
         url = self._urls.get(key)
         if url is None:
             prepared.prepare_url(with_query(call.url, call.params), None)
-            if len(self._urls) < _KEPT_URLS:
+            if len(self._urls) < _KEPT:
                 self._urls[key] = prepared.url or ""
         else:
             prepared.url = url
@@ -305,7 +305,7 @@ class Sender:
         for header in merged.items():
             if header not in valid:
                 check_header_validity(header)
-                if header[0] != "Authorization" and len(valid) < _KEPT_URLS:
+                if header[0] != "Authorization" and len(valid) < _KEPT:
                     valid.add(header)
             headers[header[0]] = header[1]  # names are str: to_native_string leaves them
         return headers
@@ -317,7 +317,7 @@ class Sender:
         if key in self._plain_ok:
             return
         _refuse_clear_text(call)
-        if len(self._plain_ok) < _KEPT_URLS:
+        if len(self._plain_ok) < _KEPT:
             self._plain_ok.add(key)
 
 
@@ -331,9 +331,10 @@ def with_query(url: str, params: Sequence[tuple[str, str]]) -> str:
     return f"{url}?{urlencode(list(params), safe='=,', quote_via=quote_plus)}"
 
 
-# How many distinct URLs (with their queries) a Sender keeps prepared: every create of a run
-# shares one; reads of single items each have their own, and past this many are prepared anew.
-_KEPT_URLS = 4096
+# How many entries each of a Sender's memos keeps (prepared URLs with their queries, headers
+# found valid, URLs found not clear text): every create of a run shares one URL; reads of
+# single items each have their own, and past this many are worked out anew.
+_KEPT = 4096
 
 
 def _refuse_clear_text(call: Call) -> None:

@@ -176,18 +176,22 @@ class Registry:
         return out
 
     def in_section(self, section: str) -> list[Kind]:
+        return list(self._kinds_in(section))
+
+    def _kinds_in(self, section: str) -> list[Kind]:
+        """The section's kinds by name, worked out once (not to be changed by the caller)."""
         found = self._sections.get(section)
         if found is None:
             found = sorted(
                 (k for k in self.kinds.values() if k.section == section), key=lambda k: k.name
             )
             self._sections[section] = found
-        return list(found)
+        return found
 
     def of_entry(self, section: str, entry: Any) -> Kind | None:
         """The kind of one manifest entry of `section` (by its `type:` where the section has
         several), or None when it names none."""
-        candidates = self._sections.get(section) or self.in_section(section)
+        candidates = self._kinds_in(section)
         if len(candidates) == 1 and candidates[0].type_name is None:
             return candidates[0]
         t = entry.get("type") if isinstance(entry, Mapping) else None

@@ -153,8 +153,10 @@ class _FileCheck:
                     return Secret(self.environ[name])
                 self.unset(where, path, name)
                 return Secret(value)
+        # From here on the value is refused: the message suggests a variable name.
+        suggestion = _LazyName(str(path[1]), str(path[-1]))
+        if isinstance(value, str):
             parts, malformed = references.parse(value)
-            suggestion = _LazyName(str(path[1]), str(path[-1]))
             if value.startswith("${") or any(isinstance(p, references.Reference) for p in parts):
                 if malformed and value.startswith("${"):
                     for bad in malformed:
@@ -167,7 +169,6 @@ class _FileCheck:
                     f"around it, so no part of it reaches git; write ${{env:{suggestion}}}.",
                 )
                 return None
-        suggestion = _LazyName(str(path[1]), str(path[-1]))
         if value is None:
             self.problem(
                 where,
