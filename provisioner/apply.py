@@ -20,7 +20,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from provisioner import diff, kinds
+from provisioner import diff, interrupts, kinds
 from provisioner import document as doc
 from provisioner.client_api import Client
 from provisioner.document import Ref
@@ -198,13 +198,16 @@ class Executor:
 
         def submit(step: Step) -> None:
             nonlocal running
-            running += 1
-            fut = pool.submit(self._run_step, step, by_key[step[1]])
 
             def done(f: Future[Outcome | None], s: Step = step) -> None:
                 finished.put((s, f))
 
-            fut.add_done_callback(done)
+            # Not cut off by Ctrl-C or SIGTERM inside the pool: a worker it started but had
+            # not yet recorded would be left out of shutdown(wait=True), its create unrecorded.
+            with interrupts.deferred():
+                running += 1
+                fut = pool.submit(self._run_step, step, by_key[step[1]])
+                fut.add_done_callback(done)
 
         def settle(step: Step, outcome: Outcome | None) -> None:
             if outcome is not None:

@@ -46,15 +46,11 @@ def _configure_logging(debug: bool) -> None:
 
 def _sigterm_as_interrupt() -> None:
     """A pipeline that cancels a run sends SIGTERM: unwind like Ctrl-C (locks released,
-    the state journal folded in) instead of dying where we stand."""
-    import signal
-    import threading
+    the state journal folded in) instead of dying where we stand; both are held back where
+    the main thread must not be cut off (provisioner.interrupts)."""
+    from provisioner import interrupts
 
-    def handler(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, handler)
+    interrupts.install()
 
 
 def _debug_from_environment() -> bool:
