@@ -12,18 +12,22 @@ from provisioner import plan as planning
 from provisioner.gcpause import gc_paused
 from provisioner.listing import Scope, Wanted, fetch_remote
 from provisioner.manifest import Manifests, load
+from provisioner.manifest.parsing import Parsing
 from provisioner.model import Resource
 from provisioner.runtime import Runtime, default_sandbox
 from provisioner.state import State
 
 
-def load_manifests(paths: Sequence[str], sandbox: str | None) -> Manifests:
+def load_manifests(
+    paths: Sequence[str], sandbox: str | None, ahead: Parsing | None = None
+) -> Manifests:
     with gc_paused():
         return load(
             list(paths),
             sandbox_override=sandbox,
             default_sandbox=default_sandbox(),
             env_sandbox=os.environ.get("AEP_SANDBOX") or None,
+            ahead=ahead,
         )
 
 

@@ -20,11 +20,13 @@ def run(
     emulator: bool,
     allow_delete: bool = False,
 ) -> int:
+    from provisioner.manifest import parse_ahead
     from provisioner.runtime import connect, listing_ahead
 
-    # The listing (network-bound) runs while the rest is imported and the manifests and state
-    # are read (CPU-bound).
-    with listing_ahead(paths, sandbox, emulator=emulator) as ahead:
+    # Forked helpers parse some of the manifests (before any thread starts: a fork copies only
+    # the thread that forks); the listing (network-bound) runs while the rest is imported and
+    # the manifests and state are read (CPU-bound).
+    with parse_ahead(paths) as parsing, listing_ahead(paths, sandbox, emulator=emulator) as ahead:
         from provisioner import verify as checks
         from provisioner.commands.state import waiting
         from provisioner.render import outputs
@@ -32,7 +34,7 @@ def run(
         from provisioner.state import StateStore
         from provisioner.workflow import load_manifests, make_plan
 
-        manifests = load_manifests(paths, sandbox)
+        manifests = load_manifests(paths, sandbox, parsing)
         store = StateStore(state)
         # As Terraform's plan does: no apply may write the state while it is read and compared.
         with store.lock("plan", lock_timeout, on_wait=waiting(console, lock_timeout)), connect(

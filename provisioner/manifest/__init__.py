@@ -5,7 +5,7 @@
         that is not a manifest file or a directory holding some.
 
 Inside: files (find, read, decode) -> yamltree (parser events -> `located` values that know
-their line and column) -> checks: schema_check (conformance's fast test, else JSON Schema errors
+their line and column) -> checks (each file on its own, some in forked helpers: parsing): schema_check (conformance's fast test, else JSON Schema errors
 as sentences), references (${env:}) and literal secrets -> here (addresses unique per sandbox,
 Resources).
 """
@@ -18,13 +18,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from provisioner import kinds
-from provisioner.errors import ManifestError, Problem
-from provisioner.manifest import checks, graph, yamltree
+from provisioner.errors import ManifestError, Problem, ProvisionerError
+from provisioner.manifest import checks, graph, parsing
 from provisioner.manifest import files as _files
 from provisioner.manifest.files import MAX_BYTES, ManifestPathError
 from provisioner.model import Location, Resource
 
-__all__ = ["MAX_BYTES", "InvalidManifests", "ManifestPathError", "Manifests", "load"]
+__all__ = ["MAX_BYTES", "InvalidManifests", "ManifestPathError", "Manifests", "load", "parse_ahead"]
 
 
 class InvalidManifests(ManifestError):
@@ -57,6 +57,17 @@ def digest(named: Sequence[tuple[str, bytes]]) -> str:
     return h.hexdigest()
 
 
+def parse_ahead(paths: Sequence[str]) -> parsing.Parsing:
+    """Start parsing the manifests at `paths` in forked helpers (see parsing), to be handed to
+    load(ahead=...) later; call it before any thread starts. Problems are load()'s to report:
+    paths it cannot read start nothing here."""
+    try:
+        names = _files.discover(paths)
+    except ProvisionerError:
+        names = []
+    return parsing.Parsing.start(names, dict(os.environ), True)
+
+
 def load(
     paths: Sequence[str],
     *,
@@ -65,12 +76,15 @@ def load(
     environ: Mapping[str, str] | None = None,
     resolve_env: bool = True,
     env_sandbox: str | None = None,
+    ahead: parsing.Parsing | None = None,
 ) -> Manifests:
     """Read and check the manifests at `paths` (files or directories; none = the current one).
 
     The sandbox of each resource is `sandbox_override`, else its file's `sandbox:`, else
     `default_sandbox`. With resolve_env=False (offline validation) an unset ${env:NAME} is a
-    warning and the value keeps its ${env:NAME} text; otherwise it is a problem.
+    warning and the value keeps its ${env:NAME} text; otherwise it is a problem. `ahead` is
+    the parsing `parsing.Parsing.start` began earlier (it is used only if it read the same
+    files with the same environment); without it, the parsing starts here.
     """
     env = dict(os.environ) if environ is None else environ  # a snapshot: os.environ encodes each read
     names = _files.discover(paths)
@@ -78,25 +92,14 @@ def load(
     warnings: list[Problem] = []
     contents: list[tuple[str, bytes]] = []
     results: list[checks.Checked] = []
-    for name in names:
-        data, trouble = _files.read(name)
-        contents.append((name, data))
-        if trouble is None:
-            text, trouble = _files.decode(name, data)
-        if trouble is not None:
-            problems.append(trouble)
-            continue
-        tree, tree_problems = yamltree.parse(text)
-        problems.extend(
-            Problem(name, p.line, p.column, checks.format_path(p.path), p.message)
-            for p in tree_problems
-        )
-        if not tree.complete or (tree.empty and tree_problems):
-            continue
-        checked = checks.check_file(name, tree, environ=env, resolve_env=resolve_env)
-        problems.extend(checked.problems)
-        warnings.extend(checked.warnings)
-        results.append(checked)
+    parsed = parsing.Parsing.start(names, env, resolve_env) if ahead is None else ahead
+    for name, one in zip(names, parsed.take(names, env, resolve_env), strict=True):
+        contents.append((name, one.data))
+        problems.extend(one.problems)
+        if one.checked is not None:
+            problems.extend(one.checked.problems)
+            warnings.extend(one.checked.warnings)
+            results.append(one.checked)
 
     problems.extend(_sandbox_conflicts(results, sandbox_override, env_sandbox))
     problems.extend(_duplicates(results, sandbox_override, default_sandbox))
