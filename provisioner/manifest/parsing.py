@@ -19,11 +19,9 @@ its own fork.
 
 from __future__ import annotations
 
-import copyreg
 import io
 import logging
 import os
-import pickle
 import select
 import signal
 import sys
@@ -31,7 +29,7 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Self
+from typing import Self
 
 from provisioner.errors import Problem
 from provisioner.manifest import checks, yamltree
@@ -84,13 +82,13 @@ def _secret(value: Secret) -> tuple[type[Secret], tuple[str]]:
     return Secret, (value.reveal(),)
 
 
-_DISPATCH: dict[type, Any] = {**copyreg.dispatch_table, Secret: _secret}
-
-
 def _dumps(outcome: list[OneFile]) -> bytes:
+    import copyreg
+    import pickle  # here: only a helper and its collector need it
+
     out = io.BytesIO()
     pickler = pickle.Pickler(out, protocol=pickle.HIGHEST_PROTOCOL)
-    pickler.dispatch_table = _DISPATCH
+    pickler.dispatch_table = {**copyreg.dispatch_table, Secret: _secret}
     pickler.dump(outcome)
     return out.getvalue()
 
@@ -249,6 +247,8 @@ def _collect(helper: _Helper, deadline: float) -> list[OneFile] | None:
     helper.pid = 0
     if os.waitstatus_to_exitcode(status) != 0:
         return None
+    import pickle
+
     try:
         outcome = pickle.loads(b"".join(chunks))
     except Exception:  # noqa: BLE001 (the parent parses these files itself)
