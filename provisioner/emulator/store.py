@@ -43,6 +43,7 @@ CREATE TABLE IF NOT EXISTS connections (
 );
 CREATE INDEX IF NOT EXISTS by_seq ON connections (org, sandbox, seq);
 CREATE INDEX IF NOT EXISTS by_name ON connections (org, sandbox, name, seq);
+CREATE INDEX IF NOT EXISTS by_id ON connections (org, sandbox, id);
 CREATE INDEX IF NOT EXISTS by_created ON connections (org, sandbox, created_at, seq);
 CREATE INDEX IF NOT EXISTS by_updated ON connections (org, sandbox, updated_at, seq);
 CREATE TABLE IF NOT EXISTS documents (
@@ -218,7 +219,11 @@ class Store:
             if after is not None:
                 where += f" AND seq {cmp} ?"
                 args.append(after[1])
-            sort = f"seq {direction}"
+            # A filter by id or name is served by that column's index and its matches sorted
+            # (`+seq`: not by the seq index, which SQLite would otherwise pick and then scan
+            # the whole sandbox for every page: 3 ms instead of 0.4 ms at 20000 connections).
+            by_index = any(f.sql.startswith(("id IN ", "name IN ")) for f in filters)
+            sort = f"{'+' if by_index else ''}seq {direction}"
         else:
             if after is not None:
                 where += f" AND ({order.column}, seq) {cmp} (?, ?)"
