@@ -37,24 +37,24 @@ def run(
         manifests = load_manifests(paths, sandbox, parsing)
         store = StateStore(state)
         # As Terraform's plan does: no apply may write the state while it is read and compared.
-        with store.lock("plan", lock_timeout, on_wait=waiting(console, lock_timeout)), connect(
-            emulator=emulator, ahead=ahead
-        ) as runtime:
+        # The state is read before the listing is waited for (connect waits for its client).
+        with store.lock("plan", lock_timeout, on_wait=waiting(console, lock_timeout)):
             current = store.load()
-            plan = make_plan(runtime, manifests, current, sandbox, allow_delete=allow_delete)
-            where = endpoint(runtime)
-            verdicts = None
-            if verify:
-                targets = [
-                    checks.Target(f"{c.sandbox}/{c.address}", c.sandbox, c.remote_id)
-                    for c in plan.changes
-                    if c.remote_id
-                    and c.action.value in ("no-op", "update", "adopt")
-                    and c.label == "connection"
-                ]
-                verdicts = checks.verify(runtime.client, targets)
-                path_targets, later = checks.path_targets(plan)
-                path_verdicts = checks.explore(runtime.client, path_targets)
+            with connect(emulator=emulator, ahead=ahead) as runtime:
+                plan = make_plan(runtime, manifests, current, sandbox, allow_delete=allow_delete)
+                where = endpoint(runtime)
+                verdicts = None
+                if verify:
+                    targets = [
+                        checks.Target(f"{c.sandbox}/{c.address}", c.sandbox, c.remote_id)
+                        for c in plan.changes
+                        if c.remote_id
+                        and c.action.value in ("no-op", "update", "adopt")
+                        and c.label == "connection"
+                    ]
+                    verdicts = checks.verify(runtime.client, targets)
+                    path_targets, later = checks.path_targets(plan)
+                    path_verdicts = checks.explore(runtime.client, path_targets)
     outputs.emit(console, plan, as_json=json, as_markdown=markdown)
     if out:
         outputs.save_plan(
