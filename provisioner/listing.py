@@ -4,7 +4,7 @@ the API client (`provisioner.client_api.Client`) in parallel lanes, never a GET 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -33,6 +33,8 @@ class Wanted:
 Scope = dict[tuple[str, str], Wanted]
 # One read under way: its collection, and its outcome.
 Pending = tuple[tuple[str, str], "Future[None]"]
+# Called in the read lane with each answer's items as they arrive: (sandbox, items).
+OnRead = Callable[[str, list[Remote]], None]
 
 
 class RemoteReader:
@@ -41,11 +43,16 @@ class RemoteReader:
     size and sent over parallel lanes; the whole collection paged where no filter can serve
     (Data Prep mapping sets, a name a filter cannot carry) or the service refuses one. Each
     answer is read into Remotes as it arrives. Reads already done are not repeated, so a
-    guessed scope (ListingAhead) can be completed by the exact one."""
+    guessed scope (ListingAhead) can be completed by the exact one. `on_read`, when set, is
+    given each answer's items in the lane that read them, after they are kept (the plan
+    compares them there, while other answers are still on their way)."""
 
-    def __init__(self, client: Client, lanes: int = READ_LANES) -> None:
+    def __init__(
+        self, client: Client, lanes: int = READ_LANES, on_read: OnRead | None = None
+    ) -> None:
         self.client = client
         self.lanes = lanes
+        self.on_read = on_read
         self._lock = threading.Lock()
         self._items: dict[tuple[str, str], dict[str, Remote]] = {}
         self._asked: dict[tuple[str, str, str], set[str]] = {}  # (sandbox, kind, field) -> values
@@ -121,6 +128,9 @@ class RemoteReader:
             items = self._items.setdefault(key, {})
             for remote in found:
                 items[remote.id] = remote
+        on_read = self.on_read
+        if on_read is not None and found:
+            on_read(key[0], found)
 
     @staticmethod
     def _settle(futures: list[Pending]) -> set[tuple[str, str]]:
@@ -156,10 +166,12 @@ def fetch_remote(
     *,
     scope: Scope | None = None,
     reader: RemoteReader | None = None,
+    on_read: OnRead | None = None,
 ) -> dict[str, list[Remote]]:
     """The remote items a command must see, never a GET per resource. With `scope`, the
     filtered reads it asks for (see RemoteReader); without, one paged listing per sandbox and
-    kind (in parallel). Without `kind_names`, every managed kind."""
+    kind (in parallel). Without `kind_names`, every managed kind. `on_read` is given each
+    answer's items as they arrive (see RemoteReader)."""
     registry = kinds.all_kinds().kinds
     names = sorted(kind_names) if kind_names is not None else sorted(
         n for n, k in registry.items() if k.managed
@@ -168,5 +180,7 @@ def fetch_remote(
     if scope is None:
         scope = {(s, n): Wanted(full=True) for s in boxes for n in names}
     reader = reader or RemoteReader(client)
+    if on_read is not None:
+        reader.on_read = on_read
     reader.read(scope)
     return reader.remote(boxes, names)

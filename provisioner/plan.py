@@ -277,6 +277,111 @@ class _Resolver:
         return UNKNOWN
 
 
+# An owned resource's two comparisons: the state's record with what was read (drift), and
+# what was read with what is declared (the fields to change).
+Diffs = tuple[tuple[diff.FieldChange, ...], tuple[diff.FieldChange, ...]]
+
+
+def _diffs(
+    res: Resource,
+    desired: Mapping[str, Any],
+    entry: StateEntry,
+    current: Remote,
+    fps: dict[str, str],
+) -> Diffs:
+    kind = kinds.get(res.kind)
+    drift = diff.compare(kind, entry.document, current.document)
+    want = comparable(desired, fps, [p for p, _ in res.secrets])
+    have = with_fingerprints(current.document, entry.secret_fingerprints)
+    # Equal documents (the usual case) need neither the secret paths nor the diff.
+    if have == want:
+        return drift, ()
+    return drift, diff.compare(
+        kind, have, want, secret=fps.keys() | entry.secret_fingerprints.keys()
+    )
+
+
+class Prepared:
+    """What `compute` needs that no remote answer changes, worked out while the reads are on
+    their way: the resources in dependency order, the owned ids, the problems of names and
+    moves, each resource's secret fingerprints. And the comparisons made as answers arrive:
+    `compare` is given each answer's items in its read lane (RemoteReader's `on_read`) and
+    compares every one that an owned resource which references nothing stands for; `compute`
+    takes such a comparison only for the very item, state entry and document it then uses
+    (an item read twice is compared again where it is used)."""
+
+    def __init__(
+        self,
+        org: str,
+        resources: Iterable[Resource],
+        state: State,
+        moved: Mapping[tuple[str, str], str] | None = None,
+    ) -> None:
+        self.org = org
+        self.resources = resources
+        self.state = state
+        self.moved = moved
+        self.ordered = topological(resources)
+        self.declared = {(org, r.sandbox, r.address): r for r in self.ordered}
+        self.owned_ids = {(e.sandbox, e.id) for e in state.entries.values() if e.org == org}
+        self.name_problems: list[str] = []
+        _check_unique_names(self.declared.values(), self.name_problems)
+        self.move_problems: list[str] = []
+        self.renamed = _moves(state, org, self.declared, moved or {}, self.move_problems)
+        self.fps = {key: fingerprints(res, state.salt) for key, res in self.declared.items()}
+        # (sandbox, remote id) -> the owned, reference-free resource and its state entry
+        self._owners: dict[tuple[str, str], tuple[Resource, StateEntry]] = {}
+        for key, res in self.declared.items():
+            if res.refs or not kinds.get(res.kind).managed:
+                continue
+            entry = state.get(*self.entry_key(key))
+            if entry is not None and entry.kind == res.kind:
+                self._owners[(res.sandbox, entry.id)] = (res, entry)
+        self._compared: dict[tuple[str, str], tuple[Remote, StateEntry, Diffs]] = {}
+        self.used = 0  # comparisons compute took from the lanes
+
+    def entry_key(self, key: tuple[str, str, str]) -> tuple[str, str, str]:
+        """Where the state records the declared `key` (its old address if it has moved)."""
+        moved_from = self.renamed.get(key)
+        return key if moved_from is None else (key[0], key[1], moved_from)
+
+    def made_for(
+        self,
+        org: str,
+        resources: Iterable[Resource],
+        state: State,
+        moved: Mapping[tuple[str, str], str] | None,
+    ) -> bool:
+        return (
+            org == self.org
+            and resources is self.resources
+            and state is self.state
+            and (moved or None) == (self.moved or None)
+        )
+
+    def compare(self, sandbox: str, items: list[Remote]) -> None:
+        for item in items:
+            owner = self._owners.get((sandbox, item.id))
+            if owner is None or item.kind != owner[0].kind:
+                continue
+            res, entry = owner
+            key = (self.org, res.sandbox, res.address)
+            diffs = _diffs(res, res.document, entry, item, self.fps[key])
+            self._compared[(sandbox, item.id)] = (item, entry, diffs)
+
+    def compared_with(
+        self, res: Resource, desired: Mapping[str, Any], entry: StateEntry, current: Remote | None
+    ) -> Diffs | None:
+        """The comparison made as `current` arrived, if it was made for exactly these."""
+        if current is None or desired is not res.document:
+            return None
+        found = self._compared.get((res.sandbox, current.id))
+        if found is None or found[0] is not current or found[1] is not entry:
+            return None
+        self.used += 1
+        return found[2]
+
+
 def compute(
     *,
     org: str,
@@ -288,27 +393,32 @@ def compute(
     lookups: Mapping[tuple[str, str], Remote] | None = None,
     moved: Mapping[tuple[str, str], str] | None = None,
     allow_delete: bool = False,
+    prepared: Prepared | None = None,
 ) -> Plan:
     """Compare desired, owned and existing resources; raise PlanError for what cannot be planned.
 
     `remote` maps each sandbox in scope to its full listing (every kind's items). `moved` maps
     (sandbox, new address) to the old address the state may still record it under.
+    `prepared` is what was worked out for these resources and state before the reads ended
+    (made here when not given, or when given for others).
     """
+    if prepared is None or not prepared.made_for(org, resources, state, moved):
+        prepared = Prepared(org, resources, state, moved)
     scope = sorted(set(sandboxes))
-    ordered = topological(resources)
-    declared: dict[tuple[str, str, str], Resource] = {(org, r.sandbox, r.address): r for r in ordered}
+    ordered = prepared.ordered
+    declared = prepared.declared
 
     by_id: dict[tuple[str, str], Remote] = {}
     for sandbox, items in remote.items():
         for item in items:
             by_id[(sandbox, item.id)] = item
-    owned_ids = {(e.sandbox, e.id) for e in state.entries.values() if e.org == org}
+    owned_ids = prepared.owned_ids
 
-    problems: list[str] = []
+    problems: list[str] = list(prepared.name_problems)
     warnings: list[str] = []
-    _check_unique_names(declared.values(), problems)
     _check_swapped_ids(state, org, scope, by_id, problems)
-    renamed = _moves(state, org, declared, moved or {}, problems)
+    renamed = prepared.renamed
+    problems.extend(prepared.move_problems)
 
     found = dict(lookups or {})
     resolver = _Resolver(state, org, found)
@@ -332,11 +442,13 @@ def compute(
         moved_from = renamed.get(key)
         if moved_from is not None:
             entry = state.get(org, res.sandbox, moved_from)
-        fps = fingerprints(res, state.salt)
+        fps = prepared.fps[key]
         desired = resolved(res, functools.partial(resolver.lookup, res.sandbox))
         resolver.desired[(res.sandbox, res.address)] = (res.kind, desired)
         if entry is not None and entry.kind == res.kind:
-            change = _plan_owned(org, res, desired, entry, by_id.get((res.sandbox, entry.id)), fps, problems)
+            current = by_id.get((res.sandbox, entry.id))
+            diffs = prepared.compared_with(res, desired, entry, current)
+            change = _plan_owned(org, res, desired, entry, current, fps, problems, diffs)
         elif entry is not None:
             problems.append(
                 f"{res.sandbox}/{res.address} is recorded in the state as a {entry.kind} but "
@@ -642,11 +754,12 @@ def _plan_owned(
     current: Remote | None,
     fps: dict[str, str],
     problems: list[str],
+    diffs: Diffs | None = None,
 ) -> Change:
     kind = kinds.get(res.kind)
     base = _base(org, res)
-    want = comparable(desired, fps, [p for p, _ in res.secrets])
     if current is None:
+        want = comparable(desired, fps, [p for p, _ in res.secrets])
         return Change(
             action=Action.RECREATE,
             fields=diff.added(kind, want, secret=fps.keys() | entry.secret_fingerprints.keys()),
@@ -655,7 +768,7 @@ def _plan_owned(
             secret_fingerprints=fps,
             **base,
         )
-    drift_fields = diff.compare(kind, entry.document, current.document)
+    drift_fields, fields = diffs or _diffs(res, desired, entry, current, fps)
     drift = (
         Drift(
             deleted=False,
@@ -665,13 +778,6 @@ def _plan_owned(
         )
         if drift_fields
         else None
-    )
-    have = with_fingerprints(current.document, entry.secret_fingerprints)
-    # Equal documents (the usual case) need neither the secret paths nor the diff.
-    fields = (
-        ()
-        if have == want
-        else diff.compare(kind, have, want, secret=fps.keys() | entry.secret_fingerprints.keys())
     )
     forcing = [f for f in fields if f.forces_replacement]
     if forcing:

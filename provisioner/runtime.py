@@ -10,14 +10,13 @@ import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from provisioner import kinds
 from provisioner.client_api import Client
 from provisioner.config import DEFAULT_SANDBOX, Settings
-from provisioner.listing import READ_LANES, RemoteReader, Scope, Wanted
+from provisioner.listing import READ_LANES, OnRead, RemoteReader, Scope, Wanted
 from provisioner.secrets import Secret
 
 if TYPE_CHECKING:  # imported where made: loading requests overlaps with reading manifests
@@ -28,12 +27,29 @@ EMULATOR_CLIENT_ID = "provisioner-emulator"
 EMULATOR_ORG_ID = "EMULATOR000000000000000@AdobeOrg"
 
 
-@dataclass
 class Runtime:
-    settings: Settings
-    client: Client
-    emulator_url: str | None = None
-    ahead: ListingAhead | None = None
+    """Settings and the API client of one command. With `ahead`, the client is the listing's,
+    and it is waited for only when first asked for (the plan prepares its comparison meanwhile)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        client: Client | None,
+        emulator_url: str | None = None,
+        ahead: ListingAhead | None = None,
+    ) -> None:
+        assert client is not None or ahead is not None
+        self.settings = settings
+        self._client = client
+        self.emulator_url = emulator_url
+        self.ahead = ahead
+
+    @property
+    def client(self) -> Client:
+        if self._client is None:
+            assert self.ahead is not None
+            self._client = self.ahead.client
+        return self._client
 
 
 class ListingAhead:
@@ -54,6 +70,8 @@ class ListingAhead:
         self._guess = guess
         self._client: FlowServiceClient | None = None
         self._reader: RemoteReader | None = None
+        self._on_read: OnRead | None = None
+        self._hook = threading.Lock()  # the reader is made in the thread; the hook comes any time
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="listing-ahead", daemon=True)
         self._thread.start()
@@ -68,7 +86,8 @@ class ListingAhead:
             # Made here: importing requests is itself worth overlapping with the manifests.
             self._client = _client(self.settings, READ_LANES)
             self._client.tokens.token()
-            self._reader = RemoteReader(self._client)
+            with self._hook:
+                self._reader = RemoteReader(self._client, on_read=self._on_read)
             scope = self._guess() if self._guess is not None else {}
             self._reader.read(
                 {k: w for k, w in scope.items() if k[0] in self.sandboxes}
@@ -78,6 +97,13 @@ class ListingAhead:
             self._error = exc
         finally:
             sys.setswitchinterval(interval)
+
+    def compare_as_read(self, on_read: OnRead) -> None:
+        """From now on, give each answer's items to `on_read` as they arrive (in their lane)."""
+        with self._hook:
+            self._on_read = on_read
+            if self._reader is not None:
+                self._reader.on_read = on_read
 
     @property
     def client(self) -> Client:
@@ -253,7 +279,7 @@ def connect(
     """Settings and a client for Adobe, or for a local emulator started here (--emulator).
     With `ahead`, its settings and client are used (listing_ahead closes them)."""
     if ahead is not None:
-        yield Runtime(ahead.settings, ahead.client, None, ahead)
+        yield Runtime(ahead.settings, None, None, ahead)
         return
     emu = None
     if emulator:

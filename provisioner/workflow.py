@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -16,6 +17,8 @@ from provisioner.manifest.parsing import Parsing
 from provisioner.model import Resource
 from provisioner.runtime import Runtime, default_sandbox
 from provisioner.state import State
+
+log = logging.getLogger("provisioner.plan")
 
 
 def load_manifests(
@@ -46,12 +49,24 @@ def make_plan(
     wanted = kinds_in_use(manifests.resources, state, org, sandboxes)
     scope = reads_for(manifests.resources, state, org, sandboxes, wanted)
     with gc_paused():
+        # Worked out while the reads started ahead are still on their way; from here on, each
+        # answer's items are compared in the lane that read them.
+        prepared = planning.Prepared(org, manifests.resources, state, manifests.moved)
+        if runtime.ahead is not None:
+            runtime.ahead.compare_as_read(prepared.compare)
         reader = runtime.ahead.reader(sandboxes) if runtime.ahead is not None else None
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="lookups") as pool:
             # Catalog look-ups (datasets) go out beside the Flow Service reads.
             found = pool.submit(lookups.find, runtime.client, manifests.resources)
             try:
-                remote = fetch_remote(runtime.client, sandboxes, wanted, scope=scope, reader=reader)
+                remote = fetch_remote(
+                    runtime.client,
+                    sandboxes,
+                    wanted,
+                    scope=scope,
+                    reader=reader,
+                    on_read=prepared.compare,
+                )
             except BaseException:
                 found.cancel()
                 raise
@@ -66,7 +81,9 @@ def make_plan(
             lookups=looked_up,
             moved=manifests.moved,
             allow_delete=allow_delete,
+            prepared=prepared,
         )
+    log.debug("%d owned resources were compared as their answers arrived", prepared.used)
     left = undeclared_sandboxes(state, org, sandboxes)
     return replace(plan, warnings=plan.warnings + tuple(left)) if left else plan
 

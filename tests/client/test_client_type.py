@@ -75,7 +75,6 @@ def _hint(obj: Callable[..., Any] | type, name: str) -> Any:
 @pytest.mark.parametrize(
     ("holder", "name"),
     [
-        (runtime.Runtime, "client"),
         (listing.RemoteReader.__init__, "client"),
         (listing.fetch_remote, "client"),
         (lookups.find, "client"),
@@ -91,10 +90,17 @@ def test_holders_resolve_to_the_protocol(holder: Callable[..., Any] | type, name
     assert _hint(holder, name) is Client
 
 
-def test_listing_ahead_hands_out_the_protocol() -> None:
-    prop = runtime.ListingAhead.client
+@pytest.mark.parametrize("holder", [runtime.ListingAhead, runtime.Runtime], ids=lambda c: c.__name__)
+def test_listing_ahead_and_runtime_hand_out_the_protocol(holder: type) -> None:
+    prop = holder.client  # type: ignore[attr-defined]
     assert isinstance(prop, property) and prop.fget is not None
     assert _hint(prop.fget, "return") is Client
+
+
+def test_a_runtime_is_given_the_protocol_or_the_listing_ahead() -> None:
+    hints = typing.get_type_hints(runtime.Runtime.__init__, localns={"Client": Client})
+    assert hints["client"] == Client | None
+    assert hints["ahead"] == runtime.ListingAhead | None
 
 
 def test_the_executor_has_no_protocol_of_its_own() -> None:
