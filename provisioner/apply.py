@@ -35,7 +35,8 @@ from provisioner.http.errors import UnreachableError
 from provisioner.kinds import Kind
 from provisioner.model import Remote, Resource
 from provisioner.patch import json_patch
-from provisioner.plan import Action, Change, Plan, comparable, resolved, with_fingerprints
+from provisioner.plan import Action, Change, Plan
+from provisioner.planner import comparable, resolved, with_fingerprints
 from provisioner.state import State, StateEntry
 
 CREATE_ATTEMPTS = 4

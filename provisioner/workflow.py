@@ -8,17 +8,17 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
-from provisioner import lookups
-from provisioner import plan as planning
+from provisioner import lookups, planner
 from provisioner.gcpause import gc_paused
 from provisioner.listing import Scope, Wanted, fetch_remote
 from provisioner.manifest import Manifests, load
 from provisioner.manifest.parsing import Parsing
 from provisioner.model import Resource
+from provisioner.plan import Plan
 from provisioner.runtime import Runtime, default_sandbox
 from provisioner.state import State
 
-log = logging.getLogger("provisioner.plan")
+log = logging.getLogger("provisioner.planner")
 
 
 def load_manifests(
@@ -41,7 +41,7 @@ def make_plan(
     sandbox: str | None,
     *,
     allow_delete: bool = False,
-) -> planning.Plan:
+) -> Plan:
     sandboxes = {r.sandbox for r in manifests.resources}
     if sandbox:
         sandboxes.add(sandbox)
@@ -51,7 +51,7 @@ def make_plan(
     with gc_paused():
         # Worked out while the reads started ahead are still on their way; from here on, each
         # answer's items are compared in the lane that read them.
-        prepared = planning.Prepared(org, manifests.resources, state, manifests.moved)
+        prepared = planner.Prepared(org, manifests.resources, state, manifests.moved)
         if runtime.ahead is not None:
             runtime.ahead.compare_as_read(prepared.compare)
         reader = runtime.ahead.reader(sandboxes) if runtime.ahead is not None else None
@@ -71,7 +71,7 @@ def make_plan(
                 found.cancel()
                 raise
             looked_up = found.result()
-        plan = planning.compute(
+        plan = planner.compute(
             org=org,
             resources=manifests.resources,
             state=state,

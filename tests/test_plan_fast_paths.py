@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from provisioner import diff, kinds
-from provisioner import plan as planning
+from provisioner import diff, kinds, planner
 from provisioner.model import Location, Remote, Resource
+from provisioner.plan import Action
 from provisioner.secrets import Secret
 from provisioner.state import StateEntry
 from tests.aep import RawApi, s3, write_manifest
@@ -99,7 +99,7 @@ def test_plan_fields_are_what_diff_compare_gives(remote_doc: dict[str, Any], sec
     document: dict[str, Any] = json.loads(json.dumps(DOC))
     document["auth"]["params"]["s3SecretKey"] = Secret(secret)
     res = Resource(kind="amazon-s3", address="one", document=document, location=Location("m", 1, 1))
-    stored_print = planning.fingerprints(
+    stored_print = planner.fingerprints(
         Resource(
             kind="amazon-s3",
             address="one",
@@ -113,15 +113,15 @@ def test_plan_fields_are_what_diff_compare_gives(remote_doc: dict[str, Any], sec
         secret_fingerprints=stored_print,
     )
     current = Remote(kind="amazon-s3", id="id-1", etag='"e"', sandbox="prod", document=remote_doc)
-    fps = planning.fingerprints(res, salt)
+    fps = planner.fingerprints(res, salt)
     problems: list[str] = []
-    change = planning._plan_owned("org", res, document, entry, current, fps, problems)
+    change = planner._plan_owned("org", res, document, entry, current, fps, problems)
 
-    want = planning.comparable(document, fps)
-    have = planning.with_fingerprints(remote_doc, entry.secret_fingerprints)
+    want = planner.comparable(document, fps)
+    have = planner.with_fingerprints(remote_doc, entry.secret_fingerprints)
     expected = diff.compare(kind, have, want, secret=fps.keys() | entry.secret_fingerprints.keys())
     assert change.fields == expected
-    assert (change.action is planning.Action.NOOP) == (not expected)
+    assert (change.action is Action.NOOP) == (not expected)
     assert bool(expected) == (remote_doc != DOC or secret != "same")
 
 
@@ -133,7 +133,7 @@ def test_resources_without_references_are_in_key_order() -> None:
         )
 
     given = [res("prod", "b"), res("dev", "z"), res("prod", "a"), res("dev", "c")]
-    ordered = planning.topological(given)
+    ordered = planner.topological(given)
     assert [(r.sandbox, r.address) for r in ordered] == [
         ("dev", "c"), ("dev", "z"), ("prod", "a"), ("prod", "b"),
     ]

@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
-from provisioner import plan as planning
+from provisioner import planner
 from provisioner.model import Location, Remote, Resource
+from provisioner.plan import Action, Plan
 from provisioner.secrets import Secret
 from provisioner.state import State, StateEntry
 from tests.aep import RawApi, s3, write_manifest
@@ -78,21 +79,21 @@ def test_lanes_compare_as_answers_arrive_and_plan_the_same(
     api.create("Quiet bucket 07")
 
     used: list[int] = []
-    compared_with = planning.Prepared.compared_with
+    compared_with = planner.Prepared.compared_with
 
-    def counted(self: planning.Prepared, *args: Any) -> Any:
+    def counted(self: planner.Prepared, *args: Any) -> Any:
         found = compared_with(self, *args)
         used.append(found is not None)
         return found
 
-    monkeypatch.setattr(planning.Prepared, "compared_with", counted)
+    monkeypatch.setattr(planner.Prepared, "compared_with", counted)
     in_lanes = cli("plan", "manifests", "--json", "--detailed-exitcode", "--allow-delete")
     assert in_lanes.code == 2, in_lanes.err
     # The answers came after the comparison was prepared: most were compared in their lanes.
     assert sum(used) > len(used) // 2, used
 
     used.clear()
-    monkeypatch.setattr(planning.Prepared, "compare", lambda self, sandbox, items: None)
+    monkeypatch.setattr(planner.Prepared, "compare", lambda self, sandbox, items: None)
     after = cli("plan", "manifests", "--json", "--detailed-exitcode", "--allow-delete")
     assert after.code == 2, after.err
     assert not any(used)
@@ -123,7 +124,7 @@ def test_a_lane_comparison_is_used_only_for_the_item_and_entry_it_was_made_with(
     document["auth"]["params"]["s3SecretKey"] = Secret("s")
     res = Resource(kind="amazon-s3", address="one", document=document, location=Location("m", 1, 1))
     state = State(lineage="l", serial=1, salt="salt")
-    fps = planning.fingerprints(res, state.salt)
+    fps = planner.fingerprints(res, state.salt)
     entry = StateEntry("org", "prod", "one", "amazon-s3", "id-1", '"e"', document=DOC, secret_fingerprints=fps)
     state = state.with_entry(entry)
     entry = state.get("org", "prod", "one")
@@ -134,22 +135,22 @@ def test_a_lane_comparison_is_used_only_for_the_item_and_entry_it_was_made_with(
         kind="amazon-s3", id="id-1", etag='"e2"', sandbox="prod", document={**DOC, "description": "x"}
     )
 
-    def plan(prepared: planning.Prepared | None, item: Remote) -> planning.Plan:
-        return planning.compute(
+    def plan(prepared: planner.Prepared | None, item: Remote) -> Plan:
+        return planner.compute(
             org="org", resources=resources, state=state, remote={"prod": [item]},
             sandboxes=["prod"], manifest_digest="d", prepared=prepared,
         )
 
     resources = (res,)
-    prepared = planning.Prepared("org", resources, state)
+    prepared = planner.Prepared("org", resources, state)
     prepared.compare("prod", [first])
     assert plan(prepared, first).changes == plan(None, first).changes
     assert prepared.used == 1
     # Given the other read of the item, compute compares it itself.
     changed = plan(prepared, again)
     assert changed.changes == plan(None, again).changes
-    assert changed.changes[0].action is planning.Action.UPDATE and prepared.used == 1
+    assert changed.changes[0].action is Action.UPDATE and prepared.used == 1
     # Made for other resources (or another state), it is not used at all.
-    other = planning.Prepared("org", (res,), state)
+    other = planner.Prepared("org", (res,), state)
     other.compare("prod", [first])
     assert plan(other, first).changes == plan(None, first).changes and other.used == 0

@@ -21,7 +21,7 @@ def run(
     from provisioner.commands._scope import scope_sandboxes
     from provisioner.commands._session import writing
     from provisioner.errors import UsageError
-    from provisioner.plan import destroy_plan
+    from provisioner.planner import destroy_plan
     from provisioner.render import escape, text
 
     with writing(

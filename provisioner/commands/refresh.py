@@ -19,7 +19,8 @@ def run(
     from provisioner.commands._scope import scope_sandboxes
     from provisioner.commands._session import writing
     from provisioner.listing import fetch_remote
-    from provisioner.plan import Drift, stranger_warning
+    from provisioner.plan import Drift
+    from provisioner.planner import stranger_warning
     from provisioner.render import escape
     from provisioner.render.text import when
 

@@ -14,8 +14,9 @@ from typing import Any
 from provisioner import kinds
 from provisioner.errors import PlanError
 from provisioner.model import Remote, Resource
-from provisioner.plan import Action, Plan, fingerprints
+from provisioner.plan import Action, Plan
 from provisioner.planfile.codec import SavedPlan, _public_view, _where
+from provisioner.planner import fingerprints
 from provisioner.state import State
 
 
