@@ -90,6 +90,7 @@ def dispatch(ns: argparse.Namespace, console: Console) -> int:
             lock_timeout=ns.lock_timeout,
             emulator=ns.emulator,
             allow_delete=ns.allow_delete,
+            parallelism=ns.parallelism,
             **api,
         )
     if c == "apply":

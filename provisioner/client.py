@@ -403,9 +403,9 @@ class FlowServiceClient:
         windowed: bool = True,
     ) -> Reply:
         """One call. `windowed=False`: a listing's page, which does not wait for the limiter's
-        window (its caller's lanes bound it: the plan's read lanes, one per apply lane), though
-        the limiter still learns from its answer; a slow start sized for creates would hold
-        the plan's first reads back a round trip."""
+        window, only for its maximum (--parallelism), though the limiter still learns from its
+        answer; a slow start sized for creates would hold the plan's first reads back a round
+        trip."""
         if not sandbox:
             raise ValueError("the sandbox must be given explicitly")
         settings = self.settings

@@ -123,6 +123,10 @@ def _state_option(p: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
 def _run_options(p: argparse.ArgumentParser) -> None:
     """The options of commands that change connections: apply, destroy."""
     p.add_argument("--auto-approve", action="store_true", help="do not ask for confirmation")
+    _parallelism(p)
+
+
+def _parallelism(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--parallelism",
         type=_positive_int,
@@ -224,6 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="plan deletes and replaces to run (recorded in a plan saved with --out)",
     )
+    _parallelism(p)
     _api_options(p)
 
     p = command("apply", "apply a fresh plan of the manifests, or a PLANFILE saved by 'plan --out'")

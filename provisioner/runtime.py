@@ -63,8 +63,10 @@ class ListingAhead:
         sandboxes: frozenset[str],
         kind_names: frozenset[str],
         guess: Callable[[], Scope] | None = None,
+        lanes: int = 64,
     ) -> None:
         self.settings = settings
+        self.lanes = lanes  # the most requests in flight at once (--parallelism)
         self.sandboxes = sandboxes
         self.kind_names = kind_names
         self._guess = guess
@@ -84,10 +86,12 @@ class ListingAhead:
         sys.setswitchinterval(min(interval, 0.0005))
         try:
             # Made here: importing requests is itself worth overlapping with the manifests.
-            self._client = _client(self.settings, READ_LANES)
+            self._client = _client(self.settings, self.lanes)
             self._client.tokens.token()
             with self._hook:
-                self._reader = RemoteReader(self._client, on_read=self._on_read)
+                self._reader = RemoteReader(
+                    self._client, lanes=min(READ_LANES, self.lanes), on_read=self._on_read
+                )
             scope = self._guess() if self._guess is not None else {}
             self._reader.read(
                 {k: w for k, w in scope.items() if k[0] in self.sandboxes}
@@ -221,7 +225,7 @@ def likely_reads(paths: Sequence[str], override: str | None) -> Scope:
 
 @contextmanager
 def listing_ahead(
-    paths: Sequence[str], sandbox: str | None, *, emulator: bool
+    paths: Sequence[str], sandbox: str | None, *, emulator: bool, lanes: int = 64
 ) -> Iterator[ListingAhead | None]:
     """Start listing the likely sandboxes now; None when the settings are incomplete (the
     command then reports that where it always did), with --emulator, or without a guess."""
@@ -237,7 +241,7 @@ def listing_ahead(
         yield None
         return
     ahead = ListingAhead(
-        settings, sandboxes, kind_names, functools.partial(likely_reads, paths, sandbox)
+        settings, sandboxes, kind_names, functools.partial(likely_reads, paths, sandbox), lanes
     )
     # On an error (a bad manifest, say) the command ends without waiting for the network:
     # the thread is a daemon and its outcome is dropped.

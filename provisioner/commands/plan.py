@@ -19,6 +19,7 @@ def run(
     lock_timeout: float,
     emulator: bool,
     allow_delete: bool = False,
+    parallelism: int = 64,
 ) -> int:
     from provisioner.manifest import parse_ahead
     from provisioner.runtime import connect, listing_ahead
@@ -26,7 +27,9 @@ def run(
     # Forked helpers parse some of the manifests (before any thread starts: a fork copies only
     # the thread that forks); the listing (network-bound) runs while the rest is imported and
     # the manifests and state are read (CPU-bound).
-    with parse_ahead(paths) as parsing, listing_ahead(paths, sandbox, emulator=emulator) as ahead:
+    with parse_ahead(paths) as parsing, listing_ahead(
+        paths, sandbox, emulator=emulator, lanes=parallelism
+    ) as ahead:
         from provisioner import verify as checks
         from provisioner.commands.state import waiting
         from provisioner.render import outputs
@@ -40,7 +43,7 @@ def run(
         # The state is read before the listing is waited for (connect waits for its client).
         with store.lock("plan", lock_timeout, on_wait=waiting(console, lock_timeout)):
             current = store.load()
-            with connect(emulator=emulator, ahead=ahead) as runtime:
+            with connect(emulator=emulator, pool_size=parallelism, ahead=ahead) as runtime:
                 plan = make_plan(runtime, manifests, current, sandbox, allow_delete=allow_delete)
                 where = endpoint(runtime)
                 verdicts = None

@@ -66,7 +66,8 @@ class ConcurrencyLimiter:
             raise ValueError("the maximum concurrency must be at least 1")
         self.maximum = maximum
         self.limit = float(min(maximum, max(1, start)))
-        self.in_flight = 0
+        self.in_flight = 0  # windowed requests in flight
+        self.total = 0  # every request in flight, unwindowed ones too
         self.peak = 0  # the most requests in flight at once so far (for the benchmark)
         self._clock = clock
         self._cond = threading.Condition()
@@ -83,21 +84,23 @@ class ConcurrencyLimiter:
         return max(1, int(self.limit))
 
     def acquire(self, *, windowed: bool = True) -> None:
-        """Wait for room in the window; `windowed=False` (a listing's page, bounded by its
-        caller's lanes) goes at once and is not counted in it."""
-        if not windowed:
-            return
+        """Wait for room in the window, and under the maximum; `windowed=False` (a listing's
+        page) waits only for the maximum (--parallelism: the most requests in flight at once,
+        whatever they are) and is not counted in the window."""
         with self._cond:
-            while self.in_flight >= self.window:
+            while self.total >= self.maximum or (windowed and self.in_flight >= self.window):
                 self._cond.wait()
-            self.in_flight += 1
-            self.peak = max(self.peak, self.in_flight)
+            self.total += 1
+            if windowed:
+                self.in_flight += 1
+            self.peak = max(self.peak, self.total)
 
     def release(
         self, status: int, seconds: float, *, held: float = 0.0, windowed: bool = True
     ) -> None:
-        """Learn from an answer (an unwindowed one too), and free its place in the window."""
+        """Learn from an answer (an unwindowed one too), and free its place."""
         with self._cond:
+            self.total -= 1
             if windowed:
                 self.in_flight -= 1
             self._learn(status, seconds, held)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -251,11 +252,39 @@ def test_an_unwindowed_request_goes_at_once_and_is_still_learnt_from() -> None:
     lim = ConcurrencyLimiter(8, start=2, clock=clock)
     lim.acquire()
     lim.acquire()  # the window is full
-    lim.acquire(windowed=False)  # a listing's page: not held, not counted
-    assert lim.in_flight == 2 and lim.peak == 2
+    lim.acquire(windowed=False)  # a listing's page: not held by the window, not counted in it
+    assert lim.in_flight == 2 and lim.total == 3 and lim.peak == 3
     lim.release(429, 0.1, windowed=False)
-    assert lim.in_flight == 2
+    assert lim.in_flight == 2 and lim.total == 2
     assert lim.window == 1  # its 429 halved the window all the same
+
+
+def test_the_maximum_bounds_every_request_unwindowed_ones_too() -> None:
+    """--parallelism N is the most requests in flight at once, listings' pages included."""
+    lim = ConcurrencyLimiter(2, start=2)
+    lim.acquire(windowed=False)
+    lim.acquire(windowed=False)
+    got: list[str] = []
+
+    def third(windowed: bool) -> None:
+        lim.acquire(windowed=windowed)
+        got.append("windowed" if windowed else "page")
+
+    waiting = [threading.Thread(target=third, args=(w,)) for w in (False, True)]
+    for t in waiting:
+        t.start()
+    time.sleep(0.2)
+    assert got == [] and lim.total == 2  # both wait: the maximum is reached
+    lim.release(200, 0.01, windowed=False)
+    deadline = time.monotonic() + 5
+    while len(got) < 1 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.1)
+    assert len(got) == 1 and lim.total == 2  # one went, in the freed place
+    lim.release(200, 0.01, windowed=False)
+    for t in waiting:
+        t.join(5)
+    assert sorted(got) == ["page", "windowed"] and lim.total == 2 and lim.peak == 2
 
 
 class Gate:
@@ -273,19 +302,20 @@ def test_a_listings_pages_are_not_held_back_by_the_window_but_creates_are(
 ) -> None:
     """The plan's reads go over their own lanes at once: a slow start sized for creates must
     not hold them back a round trip. Four listings meet at the gate with a window of one;
-    four creates cannot (the gate gives up waiting, and the creates fail)."""
+    four creates cannot (the gate gives up waiting, and the creates fail). Both may have four
+    in flight (the maximum); only the window of one holds the creates."""
     from concurrent.futures import ThreadPoolExecutor
 
     from provisioner.errors import ProvisionerError
 
     emu = emulator_factory()
-    reads = make_client(emu.url, limiter=ConcurrencyLimiter(1), pacer=Gate(4, 10.0))
+    reads = make_client(emu.url, limiter=ConcurrencyLimiter(4, start=1), pacer=Gate(4, 10.0))
     reads.tokens.token()
     with ThreadPoolExecutor(4) as pool:
         listed = list(pool.map(lambda n: list(reads.list_connections("prod", name=f"n{n}")), range(4)))
     assert listed == [[], [], [], []]
 
-    writes = make_client(emu.url, limiter=ConcurrencyLimiter(1), pacer=Gate(4, 1.0))
+    writes = make_client(emu.url, limiter=ConcurrencyLimiter(4, start=1), pacer=Gate(4, 1.0))
     writes.tokens.token()
 
     def create(n: int) -> str:
