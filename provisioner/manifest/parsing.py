@@ -9,8 +9,9 @@ them one after the other here. On Linux with two or more cores, and only while t
 runs no other thread (a fork copies only the thread that forks), `start` forks copies of this
 process that each parse a share of the files and send back what they found; this process
 parses the rest meanwhile. A helper that fails, dies or takes far longer than this process
-took for its own share is killed, and its files are parsed here instead. Small manifests are
-parsed here: a fork and the transfer cost more than they save below about MIN_BYTES.
+took for its own share is killed, and its files are parsed here instead. Each process (this
+one and every helper) gets at least MIN_BYTES of files: below twice that in all, nothing is
+forked (a fork and the transfer would cost more than they save).
 
 What crosses the pipe is a pickle made with a dispatch table of its own: it carries the
 resolved `Secret`s, which refuse any other pickling. The pipe is private to this process and
@@ -36,8 +37,9 @@ from provisioner.manifest import checks, yamltree
 from provisioner.manifest import files as _files
 from provisioner.secrets import Secret
 
-# Below this many bytes of manifests in all, a fork and the transfer cost more than they save
-# (about 2000 connections of the benchmark's shape are 1 MB, parsed and checked in 0.15 s).
+# The least bytes of manifests a process is given: for less, a fork and the transfer cost more
+# than they save (2000 connections of the benchmark's shape are 0.6 MB, parsed and checked in
+# about 0.15 s).
 MIN_BYTES = 256 * 1024
 # This process also answers the reads started beside it and unpickles the helpers' outcome:
 # its own share is sized as if its bytes weighed this much more.
