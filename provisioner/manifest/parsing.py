@@ -32,6 +32,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Self
 
+from provisioner import interrupts
 from provisioner.errors import Problem
 from provisioner.manifest import checks, yamltree
 from provisioner.manifest import files as _files
@@ -121,12 +122,20 @@ class Parsing:
     @classmethod
     def start(cls, names: Sequence[str], environ: Mapping[str, str], resolve_env: bool) -> Parsing:
         helpers: list[_Helper] = []
-        for indexes, size in _shares(names):
-            helper = _fork([names[i] for i in indexes], environ, resolve_env)
-            if helper is None:
-                break
-            helpers.append(_Helper(helper[0], helper[1], indexes, size))
-            log.debug("a forked helper parses %d of %d manifest files", len(indexes), len(names))
+        try:
+            for indexes, size in _shares(names):
+                # A Ctrl-C between the fork and this record would leave a helper untracked.
+                with interrupts.deferred():
+                    made = _fork([names[i] for i in indexes], environ, resolve_env)
+                    if made is not None:
+                        helpers.append(_Helper(made[0], made[1], indexes, size))
+                if made is None:
+                    break
+                log.debug("a forked helper parses %d of %d manifest files", len(indexes), len(names))
+        except BaseException:
+            for helper in helpers:
+                _end(helper)
+            raise
         return cls(names, environ, resolve_env, helpers)
 
     def take(

@@ -5,24 +5,27 @@ in this process, then with forked helpers, and print what happened as one JSON l
 
 MODE: same (helpers as they are), crash (a helper dies), raise (a helper's parse raises),
 garbage (a helper sends what is not a pickle), hang (a helper never answers), interrupt (Ctrl-C
-in this process while a helper parses), thread (another thread runs: no fork).
+in this process while a helper parses), signal (Ctrl-C right after a fork, before the helper is
+recorded), thread (another thread runs: no fork).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import threading
 import time
 from typing import Any
 
-from provisioner import manifest
+from provisioner import interrupts, manifest
 from provisioner.manifest import parsing
 from provisioner.secrets import Secret
 
 MODE, PATHS = sys.argv[1], sys.argv[2:]
 PARENT = os.getpid()
+interrupts.install()  # as the CLI does: Ctrl-C and SIGTERM as KeyboardInterrupt
 # The fork is tested on any machine: two cores, and no size too small.
 os.sched_getaffinity = lambda pid: {0, 1}  # type: ignore[assignment]
 parsing.MIN_BYTES = 1
@@ -35,6 +38,8 @@ def counted_fork(*args: Any) -> Any:
     made = _fork(*args)
     if made is not None:
         forked.append(made[0])
+        if MODE == "signal":  # Ctrl-C between the fork and the record of the helper
+            signal.raise_signal(signal.SIGINT)
     return made
 
 

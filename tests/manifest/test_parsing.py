@@ -149,10 +149,13 @@ def test_a_failing_helper_costs_time_not_truth(mode: str, tmp_path: Path) -> Non
         assert report["seconds"] < 30  # waited 0.5 s (the bound set by the probe), then killed
 
 
-def test_interrupted_while_a_helper_parses(tmp_path: Path) -> None:
-    report = probe("interrupt", _valid(tmp_path), tmp_path)
+@pytest.mark.parametrize("mode", ["interrupt", "signal"])
+def test_interrupted_while_a_helper_parses(mode: str, tmp_path: Path) -> None:
+    """Ctrl-C while a helper parses, or right after its fork (a real SIGINT, held back until
+    the helper is recorded): the helper is killed and reaped."""
+    report = probe(mode, _valid(tmp_path), tmp_path)
     assert report["interrupted"] and report["forked"] == 1
-    assert not report["children_left"]  # the helper was killed and reaped
+    assert not report["children_left"]
 
 
 def test_no_fork_while_another_thread_runs(tmp_path: Path) -> None:
